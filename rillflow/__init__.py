@@ -1,0 +1,1 @@
+"""Rillflow: event-driven data and MLOps platform for Google Cloud, runnable locally."""

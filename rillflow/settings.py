@@ -1,0 +1,120 @@
+"""Rillflow settings: read once from the environment, in this one place.
+
+``RILLFLOW_ENV`` picks the resource set (``local`` or ``cloud``); every other value
+has an embedded default so that ``make demo`` needs no configuration. Business code
+asks ``get_settings()`` and never branches on where it runs: locality is expressed by
+the emulator hosts the Google client libraries already honour.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from functools import cache
+from pathlib import Path
+
+LOOPBACK = "127.0.0.1"
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Fixed loopback ports of the local Google Cloud (override each by env)."""
+
+    storage: int = 9023
+    firestore: int = 8681
+    pubsub: int = 8685
+    workflows: int = 8682
+    startups_api: int = 8683
+    event_router: int = 8684
+    functions_base: int = 8700
+    prediction: int = 8690
+    dashboard: int = 8691
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "local"
+    project: str = "rillflow-local"
+    region: str = "europe-west1"
+    home: Path = field(default_factory=lambda: Path(".rillflow").resolve())
+    lake_bucket: str = "rillflow-lake"
+    warehouse_dataset_prefix: str = ""
+    app_events_topic: str = "app-events"
+    app_events_subscription: str = "app-events-beam"
+    app_events_deadletter_topic: str = "app-events-deadletter"
+    alerts_topic: str = "alerts"
+    startups_api_url: str = ""
+    startups_api_key_env: str = "STARTUPS_API_KEY"
+    ports: Ports = field(default_factory=Ports)
+
+    # --- derived locations (local mode) -------------------------------------------------
+    @property
+    def warehouse_path(self) -> Path:
+        """The DuckDB file standing in for BigQuery (datasets = schemas)."""
+        return self.home / "warehouse.duckdb"
+
+    @property
+    def gcs_root(self) -> Path:
+        """Directory holding one plain-file mirror per bucket: ``gcs_root / bucket / object-name``."""
+        return self.home / "gcs"
+
+    def bucket_dir(self, bucket: str | None = None) -> Path:
+        return self.gcs_root / (bucket or self.lake_bucket)
+
+    @property
+    def lake_dir(self) -> Path:
+        """Where the lake bucket's objects can be read as plain files (DuckDB reads bronze here)."""
+        return self.bucket_dir(self.lake_bucket)
+
+    def emulator_host(self, service: str) -> str:
+        return f"{LOOPBACK}:{getattr(self.ports, service)}"
+
+    def emulator_env(self) -> dict[str, str]:
+        """The variables a shell (or a child process) needs to talk to the local Google Cloud."""
+        return {
+            "RILLFLOW_ENV": self.env,
+            "RILLFLOW_HOME": str(self.home),
+            "GOOGLE_CLOUD_PROJECT": self.project,
+            "RILLFLOW_LAKE_BUCKET": self.lake_bucket,
+            "STORAGE_EMULATOR_HOST": f"http://{self.emulator_host('storage')}",
+            "FIRESTORE_EMULATOR_HOST": self.emulator_host("firestore"),
+            "PUBSUB_EMULATOR_HOST": self.emulator_host("pubsub"),
+            "RILLFLOW_WORKFLOWS_HOST": self.emulator_host("workflows"),
+            "RILLFLOW_STARTUPS_API_URL": self.startups_api_url or f"http://{self.emulator_host('startups_api')}",
+        }
+
+
+def _ports_from_env() -> Ports:
+    defaults = Ports()
+    values = {f.name: int(_env(f"RILLFLOW_PORT_{f.name.upper()}", str(getattr(defaults, f.name)))) for f in fields(Ports)}
+    return Ports(**values)
+
+
+def load_settings() -> Settings:
+    """Build settings from the environment (no caching: tests call this after changing env)."""
+    env = _env("RILLFLOW_ENV", "local")
+    if env not in ("local", "cloud"):
+        raise ValueError(f"RILLFLOW_ENV must be 'local' or 'cloud', got {env!r}")
+    base = Settings()
+    return replace(
+        base,
+        env=env,
+        project=_env("GOOGLE_CLOUD_PROJECT", base.project),
+        region=_env("RILLFLOW_REGION", base.region),
+        home=Path(_env("RILLFLOW_HOME", ".rillflow")).resolve(),
+        lake_bucket=_env("RILLFLOW_LAKE_BUCKET", base.lake_bucket),
+        warehouse_dataset_prefix=_env("RILLFLOW_DATASET_PREFIX", base.warehouse_dataset_prefix),
+        startups_api_url=_env("RILLFLOW_STARTUPS_API_URL", ""),
+        ports=_ports_from_env(),
+    )
+
+
+@cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once. Tests that change env call ``get_settings.cache_clear()``."""
+    return load_settings()
