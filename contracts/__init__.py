@@ -58,7 +58,8 @@ def avro_schema_text(name: str) -> str:
     if name == "app_event_batch":
         event = json.loads((CONTRACTS_DIR / "app_event.avsc").read_text())
         raw["fields"] = [
-            {**f, "type": {"type": "array", "items": event}} if f["name"] == "events" else f for f in raw["fields"]
+            {**f, "type": {"type": "array", "items": event}} if f["name"] == "events" else f
+            for f in raw["fields"]
         ]
     return json.dumps(raw)
 
@@ -68,7 +69,8 @@ def load_avro_schema(name: str) -> dict[str, Any]:
     """Parsed (fastavro) schema of an Avro contract."""
     if name not in AVRO_CONTRACTS:
         raise KeyError(f"unknown Avro contract {name!r}; known: {AVRO_CONTRACTS}")
-    return fastavro.parse_schema(json.loads(avro_schema_text(name)))
+    parsed: dict[str, Any] = fastavro.parse_schema(json.loads(avro_schema_text(name)))  # type: ignore[assignment]
+    return parsed
 
 
 @cache

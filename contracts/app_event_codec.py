@@ -17,7 +17,9 @@ import fastavro
 from contracts import load_avro_schema
 
 
-def encode_batch(events: Sequence[dict[str, Any]], batch_id: str, producer: str, created_ts: datetime) -> bytes:
+def encode_batch(
+    events: Sequence[dict[str, Any]], batch_id: str, producer: str, created_ts: datetime
+) -> bytes:
     """Schemaless Avro binary of one batch (what Pub/Sub validates against the topic's schema)."""
     buf = io.BytesIO()
     record = {"batch_id": batch_id, "producer": producer, "created_ts": created_ts, "events": list(events)}

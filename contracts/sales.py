@@ -52,4 +52,12 @@ ORDER_DOCUMENT_FIELDS = (
     "fx_rate_to_usd",
     "items",
 )
-ORDER_ITEM_FIELDS = ("line_no", "product_id", "product_name", "category", "quantity", "unit_price", "discount")
+ORDER_ITEM_FIELDS = (
+    "line_no",
+    "product_id",
+    "product_name",
+    "category",
+    "quantity",
+    "unit_price",
+    "discount",
+)

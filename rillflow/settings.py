@@ -85,13 +85,17 @@ class Settings:
             "FIRESTORE_EMULATOR_HOST": self.emulator_host("firestore"),
             "PUBSUB_EMULATOR_HOST": self.emulator_host("pubsub"),
             "RILLFLOW_WORKFLOWS_HOST": self.emulator_host("workflows"),
-            "RILLFLOW_STARTUPS_API_URL": self.startups_api_url or f"http://{self.emulator_host('startups_api')}",
+            "RILLFLOW_STARTUPS_API_URL": self.startups_api_url
+            or f"http://{self.emulator_host('startups_api')}",
         }
 
 
 def _ports_from_env() -> Ports:
     defaults = Ports()
-    values = {f.name: int(_env(f"RILLFLOW_PORT_{f.name.upper()}", str(getattr(defaults, f.name)))) for f in fields(Ports)}
+    values = {
+        f.name: int(_env(f"RILLFLOW_PORT_{f.name.upper()}", str(getattr(defaults, f.name))))
+        for f in fields(Ports)
+    }
     return Ports(**values)
 
 

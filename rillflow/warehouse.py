@@ -94,7 +94,9 @@ class DuckDBWarehouse:
                     if not key:
                         raise ValueError("merge needs a key")
                     cond = " AND ".join(f't."{_ident(k)}" IS NOT DISTINCT FROM s."{k}"' for k in key)
-                    con.execute(f"DELETE FROM {target} t WHERE EXISTS (SELECT 1 FROM _incoming s WHERE {cond})")
+                    con.execute(
+                        f"DELETE FROM {target} t WHERE EXISTS (SELECT 1 FROM _incoming s WHERE {cond})"
+                    )
                 con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM _incoming")
                 con.execute("COMMIT")
             con.unregister("_incoming")
@@ -128,8 +130,7 @@ class BigQueryWarehouse:
             cond = " AND ".join(f"t.{_ident(k)} = s.{k}" for k in key)
             cols = ", ".join(data.column_names)
             self.client.query(
-                f"MERGE `{dest}` t USING `{staging}` s ON {cond} "
-                f"WHEN MATCHED THEN DELETE "
+                f"MERGE `{dest}` t USING `{staging}` s ON {cond} WHEN MATCHED THEN DELETE "
             ).result()
             self.client.query(f"INSERT INTO `{dest}` ({cols}) SELECT {cols} FROM `{staging}`").result()
             self.client.delete_table(staging, not_found_ok=True)

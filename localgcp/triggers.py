@@ -1,0 +1,101 @@
+"""The trigger and schedule declaration (``functions/triggers.yaml``) and Eventarc's matching rules.
+
+Eventarc matches an event when its type equals the trigger's and every filter attribute
+equals the event's extension attribute; ``path_patterns`` use Eventarc's
+``match-path-pattern`` operator (``{var}`` or ``*`` = one segment, ``{var=**}`` or ``**`` =
+any number of segments).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from cloudevents.http import CloudEvent
+
+DECLARATION = Path(__file__).resolve().parent.parent / "functions" / "triggers.yaml"
+
+
+@dataclass(frozen=True)
+class EventTrigger:
+    name: str
+    function: str
+    event_type: str
+    filters: dict[str, str] = field(default_factory=dict)
+    path_patterns: dict[str, str] = field(default_factory=dict)
+
+    def matches(self, event: CloudEvent) -> bool:
+        if event["type"] != self.event_type:
+            return False
+        attrs = event.get_attributes()
+        for key, want in self.filters.items():
+            if attrs.get(key) != want:
+                return False
+        return all(
+            path_matches(pattern, str(attrs.get(key, ""))) for key, pattern in self.path_patterns.items()
+        )
+
+
+@dataclass(frozen=True)
+class Schedule:
+    name: str
+    function: str
+    cron: str
+
+
+@dataclass(frozen=True)
+class Declaration:
+    event_triggers: tuple[EventTrigger, ...]
+    http_functions: tuple[str, ...]
+    schedules: tuple[Schedule, ...]
+
+    @property
+    def functions(self) -> tuple[str, ...]:
+        """Every function name, each once, in declaration order."""
+        names = [t.function for t in self.event_triggers] + list(self.http_functions)
+        return tuple(dict.fromkeys(names))
+
+    def triggers_for(self, event: CloudEvent) -> list[EventTrigger]:
+        return [t for t in self.event_triggers if t.matches(event)]
+
+
+@cache
+def _pattern_regex(pattern: str) -> re.Pattern[str]:
+    parts = []
+    for seg in pattern.strip("/").split("/"):
+        if seg in ("**",) or re.fullmatch(r"\{\w+=\*\*\}", seg):
+            parts.append(".*")
+        elif seg == "*" or re.fullmatch(r"\{\w+\}", seg):
+            parts.append("[^/]+")
+        else:
+            parts.append(re.escape(seg))
+    return re.compile("^" + "/".join(parts) + "$")
+
+
+def path_matches(pattern: str, path: str) -> bool:
+    return bool(_pattern_regex(pattern).match(path.strip("/")))
+
+
+def _substitute(value: str, variables: dict[str, str]) -> str:
+    return re.sub(r"\$\{(\w+)\}", lambda m: variables[m.group(1)], value)
+
+
+def load_declaration(variables: dict[str, str], path: Path = DECLARATION) -> Declaration:
+    """Read the declaration, substituting ``${name}`` from ``variables`` (e.g. lake_bucket)."""
+    raw: dict[str, Any] = yaml.safe_load(path.read_text())
+    triggers = tuple(
+        EventTrigger(
+            name=t["name"],
+            function=t["function"],
+            event_type=t["event_type"],
+            filters={k: _substitute(str(v), variables) for k, v in (t.get("filters") or {}).items()},
+            path_patterns=dict(t.get("path_patterns") or {}),
+        )
+        for t in raw.get("event_triggers", [])
+    )
+    schedules = tuple(Schedule(s["name"], s["function"], s["cron"]) for s in raw.get("schedules", []))
+    return Declaration(triggers, tuple(raw.get("http_functions", [])), schedules)
