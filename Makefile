@@ -15,7 +15,7 @@ help: ## Show this help
 $(STAMP): pyproject.toml package.json
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -U pip
-	$(PY) -m pip install -q -e '.[dev,ml]'
+	$(PY) -m pip install -q -e '.[dev,ml]' --config-settings editable_mode=compat
 	npm install --no-audit --no-fund --loglevel=error
 	@touch $(STAMP)
 

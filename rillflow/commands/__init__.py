@@ -4,4 +4,7 @@ from __future__ import annotations
 
 import click
 
-COMMANDS: list[click.Command] = []
+from rillflow.commands.local import local_group
+from rillflow.commands.run import run_command
+
+COMMANDS: list[click.Command] = [local_group, run_command]

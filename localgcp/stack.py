@@ -1,0 +1,210 @@
+"""The whole local Google Cloud in one process: emulators, the event router, the startups API,
+the Workflows service, and one functions-framework process per function.
+
+``LocalStack(settings).start()`` is what ``rillflow local up`` runs (in a background process)
+and what the end-to-end tests use in-process (``free_ports=True``). A small control endpoint
+(``/healthz``, ``/status``, ``/wait-idle``, ``/clock``) lets the replay driver wait for a
+simulated day to settle and move the startups API's clock.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from localgcp.events import EventSink
+from localgcp.functions_host import FunctionsHost, free_port
+from localgcp.router import EventRouter
+from localgcp.services.base import Service
+from localgcp.services.registry import build_services
+from localgcp.triggers import Declaration, load_declaration
+from rillflow.settings import LOOPBACK, Settings
+
+STATE_FILE = "stack.json"
+
+
+class _LateSink:
+    """Lets services be built before the router exists (the router needs function URLs)."""
+
+    def __init__(self) -> None:
+        self.target: EventSink | None = None
+
+    def emit(self, event: Any) -> None:
+        if self.target is not None:
+            self.target.emit(event)
+
+
+class LocalStack:
+    def __init__(self, settings: Settings, free_ports: bool = False, with_functions: bool = True) -> None:
+        self.settings = settings
+        self.free_ports = free_ports
+        self.with_functions = with_functions
+        self.declaration: Declaration = load_declaration({"lake_bucket": settings.lake_bucket})
+        self._sink = _LateSink()
+        self.services: dict[str, Service] = {}
+        self.router: EventRouter | None = None
+        self.functions: FunctionsHost | None = None
+        self.startups_api: Any = None
+        self.workflows: Any = None
+        self.idle_checks: list[Callable[[float], bool]] = []
+        self._control: ThreadingHTTPServer | None = None
+        self.api_key = ""
+
+    # --- addresses -----------------------------------------------------------------------
+    def env(self) -> dict[str, str]:
+        """Environment for clients and function processes (emulator hosts from the bound ports)."""
+        env = self.settings.emulator_env()
+        for name, var, scheme in (
+            ("storage", "STORAGE_EMULATOR_HOST", "http://"),
+            ("firestore", "FIRESTORE_EMULATOR_HOST", ""),
+            ("pubsub", "PUBSUB_EMULATOR_HOST", ""),
+        ):
+            if name in self.services:
+                env[var] = scheme + self.services[name].address
+        if self.startups_api is not None:
+            env["RILLFLOW_STARTUPS_API_URL"] = self.startups_api.url
+            env[self.settings.startups_api_key_env] = self.api_key
+        if self.workflows is not None:
+            env["RILLFLOW_WORKFLOWS_HOST"] = self.workflows.address
+        return env
+
+    def function_url(self, name: str) -> str:
+        if self.functions is None:
+            raise KeyError(f"functions are not running; no URL for {name}")
+        return self.functions.url(name)
+
+    # --- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        home = self.settings.home
+        home.mkdir(parents=True, exist_ok=True)
+        self.services = build_services(self.settings, self._sink, free_ports=self.free_ports)
+        for service in self.services.values():
+            service.start()
+        os.environ.update(self.env())  # the official clients in this process find the emulators
+        from localgcp.bootstrap import bootstrap
+
+        bootstrap(self.settings)
+        self._start_startups_api()
+        if self.with_functions:
+            base = None if self.free_ports else self.settings.ports.functions_base
+            self.functions = FunctionsHost(self.declaration.functions, {}, home / "logs" / "functions", base)
+        self.router = EventRouter(self.declaration, self.function_url, home / "eventarc" / "deadletter.jsonl")
+        self._sink.target = self.router
+        self.idle_checks.append(self.router.wait_idle)
+        if self.functions is not None:
+            self.functions.env.update(self.env())
+            self.functions.start()
+
+    def _start_startups_api(self) -> None:
+        from rillflow.generators.startups import StartupUniverse
+        from rillflow.startups_api.server import serve
+
+        key_file = self.settings.home / "startups_api_key"
+        if not key_file.exists():
+            key_file.write_text(secrets.token_urlsafe(24))
+            key_file.chmod(0o600)
+        self.api_key = key_file.read_text().strip()
+        port = 0 if self.free_ports else self.settings.ports.startups_api
+        self.startups_api = serve(LOOPBACK, port, universe=StartupUniverse(seed=7), api_keys={self.api_key})
+        self.startups_api.start()
+
+    def set_clock(self, now: datetime) -> None:
+        """Move the external startups API to virtual time ``now``."""
+        if self.startups_api is not None:
+            self.startups_api.set_clock(now)
+
+    def wait_idle(self, timeout_s: float = 600.0) -> bool:
+        return all(check(timeout_s) for check in self.idle_checks)
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "project": self.settings.project,
+            "home": str(self.settings.home),
+            "services": {name: svc.address for name, svc in self.services.items()},
+            "functions": {n: p.url for n, p in self.functions.processes.items()} if self.functions else {},
+            "startups_api": self.startups_api.url if self.startups_api is not None else None,
+            "workflows": self.workflows.address if self.workflows is not None else None,
+            "router": self.router.stats.as_dict() if self.router else {},
+            "pending_events": self.router.pending if self.router else 0,
+            "control": self.control_url,
+            "env": self.env(),
+        }
+
+    def stop(self) -> None:
+        if self._control is not None:
+            self._control.shutdown()
+            self._control = None
+        if self.functions is not None:
+            self.functions.stop()
+        if self.router is not None:
+            self.router.stop()
+        for extra in (self.workflows, self.startups_api):
+            if extra is not None:
+                extra.stop()
+        for service in reversed(list(self.services.values())):
+            service.stop()
+        (self.settings.home / STATE_FILE).unlink(missing_ok=True)
+
+    # --- control endpoint ------------------------------------------------------------------
+    @property
+    def control_url(self) -> str | None:
+        if self._control is None:
+            return None
+        return f"http://{LOOPBACK}:{self._control.server_address[1]}"
+
+    def serve_control(self) -> str:
+        stack = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _reply(self, code: int, payload: Any) -> None:
+                body = json.dumps(payload, default=str).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server API
+                path = urlparse(self.path).path
+                if path == "/healthz":
+                    self._reply(200, {"ok": True})
+                elif path == "/status":
+                    self._reply(200, stack.status())
+                else:
+                    self._reply(404, {"error": f"no route {path}"})
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server API
+                url = urlparse(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                if url.path == "/wait-idle":
+                    timeout = float(parse_qs(url.query).get("timeout", ["600"])[0])
+                    self._reply(200, {"idle": stack.wait_idle(timeout)})
+                elif url.path == "/clock":
+                    stack.set_clock(datetime.fromisoformat(body["now"].replace("Z", "+00:00")))
+                    self._reply(200, {"now": body["now"]})
+                else:
+                    self._reply(404, {"error": f"no route {url.path}"})
+
+            def log_message(self, *args: object) -> None:
+                return None
+
+        port = free_port() if self.free_ports else self.settings.ports.event_router
+        self._control = ThreadingHTTPServer((LOOPBACK, port), Handler)
+        threading.Thread(target=self._control.serve_forever, name="control", daemon=True).start()
+        state = self.settings.home / STATE_FILE
+        state.write_text(json.dumps({"pid": os.getpid(), **self.status()}, indent=2, default=str))
+        return str(self.control_url)
+
+
+def read_state(home: Path) -> dict[str, Any] | None:
+    path = home / STATE_FILE
+    return json.loads(path.read_text()) if path.exists() else None
