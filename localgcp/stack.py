@@ -29,6 +29,7 @@ from localgcp.triggers import Declaration, load_declaration
 from rillflow.settings import LOOPBACK, Settings
 
 STATE_FILE = "stack.json"
+WORKFLOWS_DIR = Path(__file__).resolve().parent.parent / "workflows"
 
 
 class _LateSink:
@@ -99,9 +100,34 @@ class LocalStack:
         self.router = EventRouter(self.declaration, self.function_url, home / "eventarc" / "deadletter.jsonl")
         self._sink.target = self.router
         self.idle_checks.append(self.router.wait_idle)
+        self._start_workflows()
         if self.functions is not None:
             self.functions.env.update(self.env())
             self.functions.start()
+
+    def _start_workflows(self) -> None:
+        from localgcp.connectors import register_all
+        from localgcp.services.base import ServiceContext
+        from localgcp.workflows.connectors import ConnectorRegistry
+        from localgcp.workflows.service import WorkflowsService
+
+        s = self.settings
+        env = {
+            "DATAFORM_REPOSITORY": "rillflow",
+            "DATAFORM_SERVICE_ACCOUNT": f"rillflow-dataform@{s.project}.iam.gserviceaccount.com",
+            "ALERTS_TOPIC": s.alerts_topic,
+            "PIPELINE_ROOT": str(s.home / "pipelines"),
+            "PIPELINE_TEMPLATES_URI": str(WORKFLOWS_DIR.parent / "ml" / "pipelines" / "compiled"),
+            "VERTEX_SERVICE_ACCOUNT": f"rillflow-vertex@{s.project}.iam.gserviceaccount.com",
+        }
+        if self.functions is not None:
+            env["EXPORT_SALES_URL"] = self.functions.url("export_sales")
+        port = 0 if self.free_ports else s.ports.workflows
+        ctx = ServiceContext(LOOPBACK, port, s.home, s.project, self._sink)
+        registry = register_all(ConnectorRegistry(), s)
+        self.workflows = WorkflowsService(ctx, WORKFLOWS_DIR, registry, env, location=s.region)
+        self.workflows.start()
+        self.idle_checks.append(self.workflows.wait_idle)
 
     def _start_startups_api(self) -> None:
         from rillflow.generators.startups import StartupUniverse

@@ -16,7 +16,7 @@ PREFIX = "googleapis.firestore.v1.projects.databases.documents"
 
 
 def from_rest_value(value: dict[str, Any]) -> Any:
-    (kind, raw), = value.items()
+    ((kind, raw),) = value.items()
     if kind == "nullValue":
         return None
     if kind in ("stringValue", "booleanValue", "referenceValue"):
@@ -82,7 +82,9 @@ def patch(args: dict[str, Any]) -> dict[str, Any]:
     project, path = _document_path(name)
     fields = {k: from_rest_value(v) for k, v in (args.get("body", {}).get("fields") or {}).items()}
     ref = firestore.Client(project=project).document(path)
-    mask = (args.get("updateMask") or {}).get("fieldPaths") if isinstance(args.get("updateMask"), dict) else None
+    mask = (
+        (args.get("updateMask") or {}).get("fieldPaths") if isinstance(args.get("updateMask"), dict) else None
+    )
     if mask:
         ref.set({k: fields.get(k) for k in mask}, merge=True)
     else:

@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -180,6 +181,17 @@ class WorkflowsService:
         with self._lock:
             self._running.pop(name, None)
             self._cancels.pop(name, None)
+
+    def wait_idle(self, timeout_s: float) -> bool:
+        """Block until no execution is running (the replay driver's "day settled"); False on timeout."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            with self._lock:
+                if not self._running:
+                    return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
 
     def cancel_execution(self, name: str) -> bool:
         """Ask a running execution to stop; False when it is not running."""
