@@ -4,6 +4,8 @@ topic, and the alerts topic. Idempotent: safe on every ``rillflow local up``."""
 
 from __future__ import annotations
 
+import contextlib
+
 from google.api_core import exceptions as gexc
 from google.cloud import pubsub_v1, storage  # type: ignore[attr-defined]
 from google.pubsub_v1.types import Encoding, Schema
@@ -17,15 +19,13 @@ APP_EVENT_SCHEMA_ID = "app-event-batch"
 def bootstrap(settings: Settings) -> None:
     """Requires the emulator host variables to be set in this process's environment."""
     client = storage.Client(project=settings.project)
-    try:
+    with contextlib.suppress(gexc.Conflict):
         client.create_bucket(settings.lake_bucket)
-    except gexc.Conflict:
-        pass
 
     project = settings.project
     schemas = pubsub_v1.SchemaServiceClient()
     schema_path = schemas.schema_path(project, APP_EVENT_SCHEMA_ID)
-    try:
+    with contextlib.suppress(gexc.AlreadyExists):
         schemas.create_schema(
             request={
                 "parent": f"projects/{project}",
@@ -33,8 +33,6 @@ def bootstrap(settings: Settings) -> None:
                 "schema_id": APP_EVENT_SCHEMA_ID,
             }
         )
-    except gexc.AlreadyExists:
-        pass
 
     publisher = pubsub_v1.PublisherClient()
     topics = {
@@ -46,10 +44,8 @@ def bootstrap(settings: Settings) -> None:
         request: dict[str, object] = {"name": publisher.topic_path(project, topic_id)}
         if schema_settings:
             request["schema_settings"] = schema_settings
-        try:
+        with contextlib.suppress(gexc.AlreadyExists):
             publisher.create_topic(request=request)
-        except gexc.AlreadyExists:
-            pass
 
     subscriber = pubsub_v1.SubscriberClient()
     subscriptions = {
@@ -67,7 +63,5 @@ def bootstrap(settings: Settings) -> None:
                 "dead_letter_topic": publisher.topic_path(project, settings.app_events_deadletter_topic),
                 "max_delivery_attempts": 10,
             }
-        try:
+        with contextlib.suppress(gexc.AlreadyExists):
             subscriber.create_subscription(request=request)
-        except gexc.AlreadyExists:
-            pass
