@@ -1,0 +1,1 @@
+"""Country data shipped with the generators (see SOURCES.md)."""
