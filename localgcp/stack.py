@@ -145,7 +145,10 @@ class LocalStack:
     def set_clock(self, now: datetime) -> None:
         """Move the external startups API to virtual time ``now``."""
         if self.startups_api is not None:
-            self.startups_api.set_clock(now)
+            body = json.dumps({"now": now.isoformat()}).encode()
+            resp = self.startups_api.api.handle("POST", "/_admin/clock", {"X-API-Key": self.api_key}, body)
+            if resp.status != 200:
+                raise RuntimeError(f"could not move the startups API clock: {resp.status} {resp.body}")
 
     def wait_idle(self, timeout_s: float = 600.0) -> bool:
         return all(check(timeout_s) for check in self.idle_checks)

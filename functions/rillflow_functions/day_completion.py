@@ -84,7 +84,10 @@ def start_if_complete(
     if not documents.create(run_path, claim):
         return StartDecision(False, "already claimed")
     try:
-        execution = workflows.start(DAILY_WORKFLOW, {"date": day.isoformat(), "run_id": run_id})
+        weekly = "startups" in expected  # the day a startups load lands also runs the weekly Dataform tag
+        execution = workflows.start(
+            DAILY_WORKFLOW, {"date": day.isoformat(), "run_id": run_id, "weekly": weekly}
+        )
     except Exception:
         log.exception(
             "starting %s for %s failed; releasing the claim so a redelivery retries", DAILY_WORKFLOW, day

@@ -99,10 +99,10 @@ def fetch_page(
 
 
 def parse_startups_page(payload: Mapping[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
-    """The one place that knows the response shape: ``{"startups": [...], "next_page_token": ...}``."""
-    records = payload.get("startups")
+    """The one place that knows the response shape: ``{"data": [...], "next_page_token": ..., "as_of": ...}``."""
+    records = payload.get("data")
     if not isinstance(records, list):
-        raise StartupsApiError(f"response has no 'startups' list: keys {sorted(payload)}")
+        raise StartupsApiError(f"response has no 'data' list: keys {sorted(payload)}")
     token = payload.get("next_page_token") or None
     return records, token
 

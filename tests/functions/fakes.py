@@ -261,7 +261,7 @@ class ScriptedStartupsApi:
         return HttpReply(
             200,
             {"Content-Type": "application/json"},
-            json.dumps({"startups": page, "next_page_token": token}).encode(),
+            json.dumps({"data": page, "next_page_token": token}).encode(),
         )
 
 

@@ -52,7 +52,9 @@ def test_golden_storage_event_loads_and_starts_the_day_once(ports, app_client) -
     (entry,) = manifests.values()
     assert entry["status"] == "loaded" and entry["rows"] == 20 and entry["flow"] == "clickstream"
     assert entry["generation"] == 1767661204512000
-    assert ports.workflows.started == [("daily_pipeline", {"date": "2026-01-05", "run_id": "daily-20260105"})]
+    assert ports.workflows.started == [
+        ("daily_pipeline", {"date": "2026-01-05", "run_id": "daily-20260105", "weekly": False})
+    ]
     assert ports.documents.must("daily_runs/2026-01-05")["status"] == "started"
 
 

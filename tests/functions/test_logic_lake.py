@@ -159,3 +159,20 @@ def test_firestore_values_round_trip() -> None:
         json.loads(json.dumps({"value": {"name": "x", "fields": {"a": {"integerValue": "7"}}}}))
     )
     assert fv.decode_fields(event.value) == {"a": 7}
+
+
+def test_a_day_with_a_startups_load_starts_the_pipeline_as_weekly() -> None:
+    from tests.functions.fakes import InMemoryDocuments, RecordingWorkflows
+
+    friday = date(2026, 1, 9)
+    docs, workflows = InMemoryDocuments(), RecordingWorkflows()
+    waiting = day_completion.start_if_complete(docs, workflows, friday, {"clickstream"})
+    assert not waiting.started and workflows.started == []
+    assert day_completion.start_if_complete(docs, workflows, friday, {"clickstream", "startups"}).started
+    assert workflows.started == [
+        (
+            "daily_pipeline",
+            {"date": "2026-01-09", "run_id": day_completion.run_id_for(friday), "weekly": True},
+        )
+    ]
+    assert not day_completion.start_if_complete(docs, workflows, friday, {"clickstream", "startups"}).started

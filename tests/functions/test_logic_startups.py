@@ -59,7 +59,7 @@ def test_bounded_attempts_and_permanent_errors() -> None:
 
 
 def test_parse_page_shape() -> None:
-    assert startups_ingest.parse_startups_page({"startups": [], "next_page_token": ""}) == ([], None)
+    assert startups_ingest.parse_startups_page({"data": [], "next_page_token": ""}) == ([], None)
     with pytest.raises(startups_ingest.StartupsApiError):
         startups_ingest.parse_startups_page({"items": []})
 
