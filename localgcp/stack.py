@@ -13,6 +13,7 @@ import json
 import os
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -150,8 +151,22 @@ class LocalStack:
             if resp.status != 200:
                 raise RuntimeError(f"could not move the startups API clock: {resp.status} {resp.body}")
 
-    def wait_idle(self, timeout_s: float = 600.0) -> bool:
-        return all(check(timeout_s) for check in self.idle_checks)
+    def wait_idle(self, timeout_s: float = 600.0, settle_s: float = 0.5) -> bool:
+        """True once every queue and execution is idle and no new event arrived for ``settle_s``.
+
+        Storage notifications reach the router asynchronously (fake-gcs-server publishes them
+        after answering the upload), so an empty queue alone does not mean a day has settled."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            seen = self.router.stats.received if self.router else 0
+            left = max(deadline - time.monotonic(), 0.0)
+            if not all(check(left) for check in self.idle_checks):
+                return False
+            time.sleep(settle_s)
+            now_seen = self.router.stats.received if self.router else 0
+            if now_seen == seen and (self.router is None or self.router.pending == 0):
+                return True
+        return False
 
     def status(self) -> dict[str, Any]:
         return {

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from localgcp.reconcile import reconcile
 from localgcp.replay import Replay, ReplayReport
 from localgcp.scheduler import SchedulerClient
 from localgcp.stack import LocalStack, read_state
@@ -63,7 +64,8 @@ def attach_or_start(settings: Settings) -> Iterator[StackHandle]:
 
 def replay(
     settings: Settings, first_day: date, days: int, app_events_per_day: int, console: Console
-) -> ReplayReport:
+) -> tuple[ReplayReport, list[FlowCount]]:
+    """Replay the days, then reconcile the batch flows while the stack is still up."""
     with (
         attach_or_start(settings) as handle,
         Progress(
@@ -88,7 +90,8 @@ def replay(
             app_events_per_day=app_events_per_day,
             on_progress=on_progress,
         )
-        return runner.run(first_day, days)
+        report = runner.run(first_day, days)
+        return report, reconcile(settings, first_day, days, report.totals)
 
 
 def print_report(report: ReplayReport, console: Console) -> None:
@@ -113,5 +116,11 @@ def print_report(report: ReplayReport, console: Console) -> None:
 def run_command(first_day: datetime, days: int, app_events_per_day: int) -> None:
     """Replay DAYS simulated days starting at FROM on the virtual clock."""
     console = Console()
-    report = replay(get_settings(), first_day.date(), days, app_events_per_day, console)
+    settings = get_settings()
+    report, counts = replay(settings, first_day.date(), days, app_events_per_day, console)
     print_report(report, console)
+    console.print("[bold]Reconciliation[/] (generated = landed + quarantined)")
+    for count in counts:
+        console.print("  " + count.line(), style="green" if count.ok else "red")
+    if not all(c.ok for c in counts):
+        raise SystemExit(1)
