@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from localgcp.reconcile import reconcile
+from localgcp.reconcile import FlowCount, reconcile
 from localgcp.replay import Replay, ReplayReport
 from localgcp.scheduler import SchedulerClient
 from localgcp.stack import LocalStack, read_state
