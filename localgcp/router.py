@@ -62,6 +62,7 @@ class EventRouter:
         max_backoff_s: float = 5.0,
         workers: int = 4,
         timeout_s: float = 120.0,
+        journal: bool = False,
     ) -> None:
         self.declaration = declaration
         self.endpoint_of = endpoint_of
@@ -71,6 +72,8 @@ class EventRouter:
         self.max_backoff_s = max_backoff_s
         self.timeout_s = timeout_s
         self.stats = RouterStats()
+        #: every matched event received, in order, when ``journal`` is on (redelivery drills)
+        self.journal: list[CloudEvent] | None = [] if journal else None
         self._queue: list[_Delivery] = []
         self._seq = itertools.count()
         self._cond = threading.Condition()
@@ -90,6 +93,8 @@ class EventRouter:
             self.stats.received += 1
             if not triggers:
                 self.stats.unmatched += 1
+            elif self.journal is not None:
+                self.journal.append(event)
             for trigger in triggers:
                 heapq.heappush(self._queue, _Delivery(time.monotonic(), next(self._seq), trigger, event))
             self._cond.notify_all()

@@ -140,7 +140,14 @@ class LocalStack:
             key_file.chmod(0o600)
         self.api_key = key_file.read_text().strip()
         port = 0 if self.free_ports else self.settings.ports.startups_api
-        self.startups_api = serve(LOOPBACK, port, universe=StartupUniverse(seed=7), api_keys={self.api_key})
+        self.startups_api = serve(
+            LOOPBACK,
+            port,
+            universe=StartupUniverse(seed=self.settings.seed),
+            api_keys={self.api_key},
+            failure_rate=self.settings.startups_api_failure_rate,
+            seed=self.settings.seed,
+        )
         self.startups_api.start()
 
     def set_clock(self, now: datetime) -> None:

@@ -50,6 +50,10 @@ class Settings:
     alerts_topic: str = "alerts"
     startups_api_url: str = ""
     startups_api_key_env: str = "STARTUPS_API_KEY"
+    #: share of startups API requests the local API answers with a transient 5xx (failure drills)
+    startups_api_failure_rate: float = 0.0
+    #: seed of every simulated source (sales, clickstream, startups, app events)
+    seed: int = 42
     ports: Ports = field(default_factory=Ports)
 
     # --- derived locations (local mode) -------------------------------------------------
@@ -114,6 +118,8 @@ def load_settings() -> Settings:
         lake_bucket=_env("RILLFLOW_LAKE_BUCKET", base.lake_bucket),
         warehouse_dataset_prefix=_env("RILLFLOW_DATASET_PREFIX", base.warehouse_dataset_prefix),
         startups_api_url=_env("RILLFLOW_STARTUPS_API_URL", ""),
+        startups_api_failure_rate=float(_env("RILLFLOW_STARTUPS_API_FAILURE_RATE", "0")),
+        seed=int(_env("RILLFLOW_SEED", str(base.seed))),
         ports=_ports_from_env(),
     )
 

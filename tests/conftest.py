@@ -23,3 +23,6 @@ def _restore_environment(tmp_path: Path) -> Iterator[None]:
         os.environ.clear()
         os.environ.update(saved)
         get_settings.cache_clear()
+
+
+pytest_plugins = ["localgcp.testing"]

@@ -71,6 +71,8 @@ class StartupsApi:
         self.buckets = TokenBuckets(rate_per_s, burst, monotonic)
         self.failure_rate = failure_rate
         self._failures = random.Random(seed)
+        #: how many transient failures were injected so far (failure drills check it)
+        self.injected_failures = 0
         self._secret = hashlib.sha256(f"startups-api/{seed}".encode()).digest()
         self._lock = threading.Lock()
         start = universe.start
@@ -98,6 +100,7 @@ class StartupsApi:
             with self._lock:
                 failed = self._failures.random() < self.failure_rate
                 status = 503 if self._failures.random() < 0.5 else 500
+                self.injected_failures += failed
             if failed:
                 extra = {"Retry-After": "1"} if status == 503 else {}
                 return Response(status, {"error": "transient backend failure (injected)"}, extra)
