@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import click
 
-from rillflow.commands.dataform import dataform_group, sql_command
 from rillflow.commands.generate import generate
 from rillflow.commands.local import local_group
 from rillflow.commands.run import run_command
 from rillflow.commands.workflows import workflows_group
 
-COMMANDS: list[click.Command] = [local_group, run_command, dataform_group, sql_command, generate, workflows_group]
+COMMANDS: list[click.Command] = [local_group, run_command, generate, workflows_group]
