@@ -23,6 +23,7 @@ from contracts.sales import ORDER_DOCUMENT_FIELDS, ORDER_ITEM_FIELDS, SALES_LINE
 CONTRACTS_DIR = Path(__file__).resolve().parent
 AVRO_CONTRACTS = ("app_event", "app_event_batch")
 _AVRO_FIELD = re.compile(r"Field\(([^)]*)\)")
+_AVRO_PATH = re.compile(r"^([\w.]+) is ")
 JSON_CONTRACTS = ("clickstream_event", "startup")
 
 __all__ = [
@@ -108,7 +109,7 @@ def _avro_error(name: str, record: Any) -> ContractViolation | None:
         raw = exc.args[0] if exc.args else str(exc)
         messages = raw if isinstance(raw, list) else json.loads(raw) if str(raw).startswith("[") else [raw]
         text = str(messages[0]) if messages else "invalid record"
-        match = _AVRO_FIELD.search(text)
+        match = _AVRO_FIELD.search(text) or _AVRO_PATH.match(text)
         field = match.group(1).split(".")[-1] if match else "<record>"
         return ContractViolation(name, field, text)
     if name == "app_event":
