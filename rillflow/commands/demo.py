@@ -23,10 +23,14 @@ def warehouse_summary(settings: Settings) -> list[tuple[str, int]]:
     if not settings.warehouse_path.exists():
         return []
     wh = DuckDBWarehouse(settings.warehouse_path)
-    names = wh.query(
-        "SELECT table_schema || '.' || table_name AS name FROM information_schema.tables "
-        "WHERE table_schema NOT IN ('information_schema', 'pg_catalog') ORDER BY 1"
-    ).column("name").to_pylist()
+    names = (
+        wh.query(
+            "SELECT table_schema || '.' || table_name AS name FROM information_schema.tables "
+            "WHERE table_schema NOT IN ('information_schema', 'pg_catalog') ORDER BY 1"
+        )
+        .column("name")
+        .to_pylist()
+    )
     counts = []
     for name in names:
         schema, table = name.split(".", 1)
@@ -36,7 +40,9 @@ def warehouse_summary(settings: Settings) -> list[tuple[str, int]]:
 
 
 @click.command("demo")
-@click.option("--from", "first_day", type=click.DateTime(["%Y-%m-%d"]), default="2026-01-01", show_default=True)
+@click.option(
+    "--from", "first_day", type=click.DateTime(["%Y-%m-%d"]), default="2026-01-01", show_default=True
+)
 @click.option("--days", default=7, show_default=True, type=click.IntRange(1, 366))
 @click.option("--app-events-per-day", default=20_000, show_default=True, type=click.IntRange(0))
 def demo_command(first_day: datetime, days: int, app_events_per_day: int) -> None:
@@ -56,7 +62,7 @@ def demo_command(first_day: datetime, days: int, app_events_per_day: int) -> Non
         table.add_row(name, f"{n:,}")
     console.print(table)
     console.print(
-        "Inspect: [cyan]rillflow sql \"SELECT * FROM warehouse.fct_sales LIMIT 5\"[/], "
+        'Inspect: [cyan]rillflow sql "SELECT * FROM warehouse.fct_sales LIMIT 5"[/], '
         "[cyan]rillflow workflows list[/]; keep the stack up with [cyan]rillflow local up[/] first."
     )
     if not all(c.ok for c in counts):

@@ -41,7 +41,30 @@ _ZERO_DECIMALS = {"JPY", "KRW", "IDR"}
 _COUNTRY_CURRENCY = {"GB": "GBP", "JP": "JPY", "IN": "INR", "BR": "BRL", "CN": "CNY", "KR": "KRW", "CA": "CAD",
                      "AU": "AUD", "MX": "MXN", "TR": "TRY", "ID": "IDR", "CH": "CHF", "SE": "SEK", "PL": "PLN",
                      "ZA": "ZAR", "RU": "RUB", "NG": "NGN"}  # fmt: skip
-_EURO = set(["AT", "BE", "CY", "DE", "EE", "ES", "FI", "FR", "GR", "HR", "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PT", "SI", "SK"])
+_EURO = set(
+    [
+        "AT",
+        "BE",
+        "CY",
+        "DE",
+        "EE",
+        "ES",
+        "FI",
+        "FR",
+        "GR",
+        "HR",
+        "IE",
+        "IT",
+        "LT",
+        "LU",
+        "LV",
+        "MT",
+        "NL",
+        "PT",
+        "SI",
+        "SK",
+    ]
+)
 DEVICES = {"ios": ("iphone", "iphone", "iphone", "ipad"),
            "android": ("galaxy", "pixel", "xiaomi", "oppo", "motorola", "galaxy"),
            "web": ("desktop", "desktop", "laptop", "chromebook")}  # fmt: skip

@@ -53,7 +53,9 @@ def test_every_declared_function_has_its_own_access_entry() -> None:
     decl = load_declaration({"lake_bucket": "lake"})
     locals_ = _load("functions.tf")["locals"][0]
     access = locals_["function_access"]
-    assert set(access) == set(decl.functions), "functions.tf function_access must list exactly the declared functions"
+    assert set(access) == set(decl.functions), (
+        "functions.tf function_access must list exactly the declared functions"
+    )
     for name, entry in access.items():
         for role in entry["project_roles"] + entry["bucket_roles"]:
             assert role not in ("roles/owner", "roles/editor", "roles/storage.admin"), (name, role)
