@@ -70,7 +70,7 @@ class DuckDBWarehouse:
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
         with self.connect(read_only=True) as con:
-            return con.execute(sql, params or []).fetch_arrow_table()
+            return con.sql(sql, params=list(params) if params else None).to_arrow_table()
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         with self.connect() as con:

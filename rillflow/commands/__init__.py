@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import click
 
+from rillflow.commands.dataform import dataform_group, sql_command
+from rillflow.commands.demo import demo_command
 from rillflow.commands.generate import generate
 from rillflow.commands.local import local_group
 from rillflow.commands.run import run_command
 from rillflow.commands.workflows import workflows_group
 
-COMMANDS: list[click.Command] = [local_group, run_command, generate, workflows_group]
+COMMANDS: list[click.Command] = [
+    demo_command,
+    local_group,
+    run_command,
+    generate,
+    dataform_group,
+    sql_command,
+    workflows_group,
+]
