@@ -8,6 +8,7 @@ from rillflow.commands.dataform import dataform_group, sql_command
 from rillflow.commands.demo import demo_command
 from rillflow.commands.generate import generate
 from rillflow.commands.local import local_group
+from rillflow.commands.ml import ml_group
 from rillflow.commands.run import run_command
 from rillflow.commands.workflows import workflows_group
 
@@ -19,4 +20,5 @@ COMMANDS: list[click.Command] = [
     dataform_group,
     sql_command,
     workflows_group,
+    ml_group,
 ]

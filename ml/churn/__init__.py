@@ -1,0 +1,1 @@
+"""Churn: features → time split → train (HistGradientBoosting + logistic baseline) → gate → score."""

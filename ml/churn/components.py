@@ -1,0 +1,133 @@
+"""KFP v2 components of the churn pipeline: thin wrappers over :mod:`ml.churn.steps`.
+
+They are lightweight Python components whose image (:data:`ml.pipelines.images.ML_IMAGE`)
+already contains the ``rillflow`` package, so ``packages_to_install=[]`` keeps them offline.
+kfp.local does not support ``dsl.If``: the ``retrain`` flag is passed in and honoured inside.
+No ``from __future__ import annotations`` here: KFP reads the real annotation objects.
+"""
+
+from kfp import dsl
+from kfp.dsl import ClassificationMetrics, Dataset, Input, Metrics, Model, Output
+
+from ml.pipelines.images import ML_IMAGE
+
+
+@dsl.component(base_image=ML_IMAGE, packages_to_install=[])
+def churn_features_op(as_of_date: str, project: str, location: str, features: Output[Dataset]) -> str:
+    """Snapshot ml.ml_churn_features up to ``as_of_date``; returns the lineage (JSON)."""
+    import json
+    from pathlib import Path
+
+    from ml.pipelines.env import use_project
+
+    use_project(project, location)
+    from ml.churn.snapshot import load_features
+    from ml.pipelines.env import parse_date
+
+    lineage = load_features(parse_date(as_of_date), Path(features.path))
+    features.metadata.update(lineage)
+    return json.dumps(lineage)
+
+
+@dsl.component(base_image=ML_IMAGE, packages_to_install=[])
+def churn_train_op(
+    features: Input[Dataset],
+    as_of_date: str,
+    retrain: bool,
+    seed: int,
+    model: Output[Model],
+    baseline: Output[Model],
+    validation: Output[Dataset],
+    metrics: Output[Metrics],
+    classification: Output[ClassificationMetrics],
+) -> str:
+    """Train HGB + logistic baseline on the time split (skipped unless ``retrain``); returns a summary (JSON)."""
+    import json
+    from pathlib import Path
+
+    import pandas as pd
+    from sklearn.metrics import roc_curve
+
+    from ml.churn.artifacts import load_model
+    from ml.churn.features import feature_matrix, labels, to_frame
+    from ml.churn.model import predict_churn
+    from ml.churn.steps import train_candidates
+    from ml.pipelines.env import parse_date
+
+    if not retrain:
+        metrics.log_metric("skipped", 1.0)
+        return json.dumps({"skipped": True})
+    summary = train_candidates(
+        Path(features.path),
+        parse_date(as_of_date),
+        Path(model.path),
+        Path(baseline.path),
+        Path(validation.path),
+        seed,
+    )
+    for prefix in ("challenger", "baseline"):
+        for key, value in summary[prefix].items():
+            if isinstance(value, int | float):
+                metrics.log_metric(f"{prefix}_{key}", float(value))
+    model.metadata.update({"algorithm": summary["challenger_algorithm"], "framework": "scikit-learn"})
+    baseline.metadata.update({"algorithm": summary["baseline_algorithm"], "framework": "scikit-learn"})
+    valid = to_frame(pd.read_parquet(validation.path))
+    fitted, _ = load_model(Path(model.path))
+    fpr, tpr, thr = roc_curve(labels(valid), predict_churn(fitted, feature_matrix(valid)))
+    step = max(1, len(fpr) // 50)  # a readable curve: about 50 points
+    classification.log_roc_curve(
+        fpr[::step].tolist(), tpr[::step].tolist(), [min(float(t), 1.0) for t in thr[::step]]
+    )
+    summary["challenger"].pop("reliability", None)
+    summary["baseline"].pop("reliability", None)
+    return json.dumps(summary)
+
+
+@dsl.component(base_image=ML_IMAGE, packages_to_install=[])
+def churn_gate_op(
+    model: Input[Model],
+    validation: Input[Dataset],
+    lineage: str,
+    train_summary: str,
+    model_name: str,
+    min_improvement: float,
+    project: str,
+    location: str,
+) -> str:
+    """Champion/challenger gate; registers and aliases the challenger if it wins. Returns the decision (JSON)."""
+    import json
+    from pathlib import Path
+
+    from ml.pipelines.env import use_project
+
+    use_project(project, location)
+    from ml.churn.steps import gate
+
+    if json.loads(train_summary).get("skipped"):
+        return json.dumps({"promote": False, "reason": "retrain=false: training skipped"})
+    decision = gate(Path(model.path), Path(validation.path), json.loads(lineage), model_name, min_improvement)
+    return json.dumps(decision.to_dict())
+
+
+@dsl.component(base_image=ML_IMAGE, packages_to_install=[])
+def churn_score_op(
+    features: Input[Dataset],
+    as_of_date: str,
+    model_name: str,
+    gate_decision: str,
+    project: str,
+    location: str,
+) -> str:
+    """Batch-score active customers with the champion into ml.ml_churn_scores (after the gate has run)."""
+    import json
+    from pathlib import Path
+
+    from ml.pipelines.env import use_project
+
+    use_project(project, location)
+    from ml.churn.steps import score
+    from ml.pipelines.env import parse_date
+
+    result = score(Path(features.path), parse_date(as_of_date), model_name)
+    result["gate"] = json.loads(gate_decision)
+    return json.dumps(result)

@@ -1,0 +1,1 @@
+"""App-activity forecasting: a small PyTorch Poisson model, statistical baselines and backtests."""

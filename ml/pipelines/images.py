@@ -1,0 +1,16 @@
+"""Container images of the ML pipeline steps (built from ``ml/serving/Dockerfile``'s sibling recipe).
+
+In Vertex AI Pipelines every task runs as a Vertex custom job in its component's image; the
+training steps additionally carry CPU/memory requests (see :mod:`ml.pipelines.daily`). Locally
+kfp.local's SubprocessRunner ignores the image and runs the step in the current interpreter.
+"""
+
+from __future__ import annotations
+
+import os
+
+_REGISTRY = os.environ.get("RILLFLOW_ML_IMAGE_REGISTRY", "europe-west1-docker.pkg.dev/rillflow/rillflow")
+#: the pipeline-step image: python 3.11 + the rillflow package with its [ml] extra
+ML_IMAGE = f"{_REGISTRY}/ml-pipeline:latest"
+#: the prediction-server image (ml/serving/Dockerfile)
+SERVING_IMAGE = f"{_REGISTRY}/ml-serving:latest"

@@ -1,0 +1,105 @@
+"""The model-registry interface shared by the local registry and Vertex AI Model Registry."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+CHAMPION = "champion"
+#: every model version's directory carries this file: what the model is and how to load it
+METADATA_FILE = "metadata.json"
+
+
+def artifacts_bucket() -> str:
+    """The bucket holding model artifacts (``RILLFLOW_ML_ARTIFACTS_BUCKET``, default ``<project>-ml-artifacts``)."""
+    from rillflow.settings import get_settings
+
+    return os.environ.get("RILLFLOW_ML_ARTIFACTS_BUCKET") or f"{get_settings().project}-ml-artifacts"
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """The training-data snapshot a model version was fitted on."""
+
+    table: str
+    as_of: str
+    row_count: int
+    content_hash: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def table_fingerprint(table: pa.Table) -> str:
+    """A stable SHA-256 of an Arrow table's content (column names, types and values, in row order)."""
+    digest = hashlib.sha256()
+    digest.update(str(table.schema).encode())
+    for batch in table.combine_chunks().to_batches():
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, batch.schema) as writer:
+            writer.write_batch(batch)
+        digest.update(sink.getvalue().to_pybytes())
+    return digest.hexdigest()
+
+
+@dataclass
+class ModelVersion:
+    model_name: str
+    version: str
+    artifact_uri: str
+    metrics: dict[str, Any] = field(default_factory=dict)
+    lineage: dict[str, Any] = field(default_factory=dict)
+    aliases: list[str] = field(default_factory=list)
+    created_at: str = ""
+    #: where the artifacts can be read as plain files (local registry) or were downloaded to
+    local_path: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class ModelRegistry(Protocol):
+    def register(
+        self,
+        model_name: str,
+        artifact_dir: Path,
+        metrics: Mapping[str, Any],
+        lineage: Lineage,
+        aliases: Sequence[str] = (),
+    ) -> ModelVersion: ...
+
+    def get(
+        self, model_name: str, version: str | None = None, alias: str | None = None
+    ) -> ModelVersion | None:
+        """One version by number or alias (``None`` when absent)."""
+        ...
+
+    def set_alias(self, model_name: str, version: str, alias: str) -> None:
+        """Point ``alias`` at ``version`` (moving it off any other version of the model)."""
+        ...
+
+    def list_versions(self, model_name: str | None = None) -> list[ModelVersion]: ...
+
+    def local_artifacts(self, version: ModelVersion) -> Path:
+        """A directory holding the version's artifacts as plain files."""
+        ...
+
+
+def write_metadata(artifact_dir: Path, **metadata: Any) -> None:
+    (Path(artifact_dir) / METADATA_FILE).write_text(
+        json.dumps(metadata, indent=2, sort_keys=True, default=str)
+    )
+
+
+def read_metadata(artifact_dir: Path) -> dict[str, Any]:
+    path = Path(artifact_dir) / METADATA_FILE
+    if not path.exists():
+        raise FileNotFoundError(f"no {METADATA_FILE} in model directory {artifact_dir}")
+    return json.loads(path.read_text())

@@ -1,0 +1,13 @@
+"""How many threads model fitting may use (``RILLFLOW_ML_THREADS``, default 1).
+
+OpenMP in HistGradientBoosting (and torch's intra-op pool) oversubscribe a small shared
+machine badly — HGB fitting was measured 50x slower on 2 busy cores — so the default is one.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def ml_threads() -> int:
+    return max(1, int(os.environ.get("RILLFLOW_ML_THREADS", "1")))

@@ -1,0 +1,119 @@
+"""``rillflow ml``: compile the Vertex pipelines, run them locally, list the registry, serve a model."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+
+@click.group("ml")
+def ml_group() -> None:
+    """Vertex AI (KFP v2) pipelines, model registry and prediction serving."""
+
+
+@ml_group.command("compile")
+@click.option("--check", is_flag=True, help="only report pipelines whose checked-in YAML is stale (exit 1)")
+def compile_command(check: bool) -> None:
+    """Compile the pipelines to ml/pipelines/compiled/*.yaml."""
+    from ml.pipelines.compile import compile_all, stale_pipelines
+
+    if check:
+        stale = stale_pipelines()
+        if stale:
+            raise click.ClickException(
+                f"stale compiled pipelines: {', '.join(stale)} (run `rillflow ml compile`)"
+            )
+        click.echo("compiled pipelines are up to date")
+        return
+    for path in compile_all():
+        click.echo(f"wrote {path}")
+
+
+@ml_group.command("run")
+@click.argument("pipeline")
+@click.option("--param", "params", multiple=True, help="NAME=VALUE (JSON values parsed: true, 168, ...)")
+def run_command(pipeline: str, params: tuple[str, ...]) -> None:
+    """Run PIPELINE (daily_ml, churn_ml, forecast_ml) locally with kfp.local."""
+    from ml.pipelines.local_runner import SUCCEEDED, run_pipeline_job
+
+    values = {}
+    for item in params:
+        name, sep, raw = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--param")
+        try:
+            values[name] = json.loads(raw)
+        except ValueError:
+            values[name] = raw
+    record = run_pipeline_job(pipeline, values)
+    click.echo(
+        json.dumps(
+            {k: v for k, v in record.items() if k != "error"} | {"error": record.get("error")}, indent=2
+        )
+    )
+    if record["state"] != SUCCEEDED:
+        raise SystemExit(1)
+
+
+@ml_group.group("registry")
+def registry_group() -> None:
+    """The model registry (local SQLite, or Vertex Model Registry when RILLFLOW_ENV=cloud)."""
+
+
+@registry_group.command("list")
+@click.option("--model", "model_name", default=None, help="only this model")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def registry_list(model_name: str | None, as_json: bool) -> None:
+    """Show model versions, their aliases, key metrics and lineage."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from ml.registry import get_registry
+
+    versions = get_registry().list_versions(model_name)
+    if as_json:
+        click.echo(json.dumps([v.to_dict() for v in versions], indent=2, default=str))
+        return
+    table = Table(title="model registry")
+    for col in ("model", "version", "aliases", "metrics", "training data", "created_at", "artifact_uri"):
+        table.add_column(col)
+    for v in versions:
+        metrics = ", ".join(
+            f"{k}={val:.4g}"
+            for k, val in v.metrics.items()
+            if k in ("roc_auc", "pr_auc", "brier", "backtest_smape", "backtest_mase")
+        )
+        lineage = f"{v.lineage.get('table', '')}@{v.lineage.get('as_of', '')} ({v.lineage.get('row_count', '?')} rows)"
+        table.add_row(
+            v.model_name, v.version, ",".join(v.aliases), metrics, lineage, v.created_at, v.artifact_uri
+        )
+    Console().print(table)
+
+
+@ml_group.command("serve")
+@click.option("--model", "model_name", default="churn_classifier", show_default=True)
+@click.option("--alias", default="champion", show_default=True)
+@click.option("--port", type=int, default=None, help="default: the settings' prediction port")
+def serve_command(model_name: str, alias: str, port: int | None) -> None:
+    """Serve a registered model with the Vertex prediction contract on 127.0.0.1."""
+    import os
+
+    from ml.registry import get_registry
+    from ml.serving.server import server_from_env
+    from rillflow.settings import get_settings
+
+    version = get_registry().get(model_name, alias=alias)
+    if version is None:
+        raise click.ClickException(f"model {model_name!r} has no version with alias {alias!r}")
+    os.environ["AIP_STORAGE_URI"] = version.artifact_uri
+    os.environ["AIP_HTTP_PORT"] = str(port or get_settings().ports.prediction)
+    server = server_from_env()
+    host, bound = server.address
+    click.echo(
+        f"serving {model_name} v{version.version} on http://{host}:{bound} (predict: {server.predict_route})"
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        server.stop()

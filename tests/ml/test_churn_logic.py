@@ -1,0 +1,99 @@
+"""Churn plain logic: features → matrix, time split, training, evaluation, scoring, oracle comparison."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ml.churn.features import (
+    FEATURE_COLUMNS,
+    FeatureError,
+    feature_matrix,
+    labels,
+    scoring_rows,
+    time_split,
+    to_frame,
+)
+from ml.churn.model import evaluate, lift_at, predict_churn, reliability_bins, train
+from ml.churn.scoring import SCORES_SCHEMA, score_rows
+from ml.churn.steps import oracle_comparison
+from tests.ml.synthetic import churn_features
+
+END = date(2026, 4, 26)
+
+
+@pytest.fixture(scope="module")
+def frame() -> pd.DataFrame:
+    return to_frame(churn_features(n_customers=250, n_weeks=14))
+
+
+def test_to_frame_normalises_nulls_and_rejects_missing_columns(frame: pd.DataFrame) -> None:
+    assert frame["days_since_last_session"].isna().any()
+    assert frame["days_since_last_session"].dtype == "float64"
+    raw = churn_features(n_customers=3, n_weeks=1)
+    raw.loc[0, "customer_segment"] = None
+    assert to_frame(raw).loc[0, "customer_segment"] == "unknown"
+    with pytest.raises(FeatureError, match="recency_days"):
+        to_frame(raw.drop(columns=["recency_days"]))
+    assert list(feature_matrix(frame).columns) == list(FEATURE_COLUMNS)
+
+
+def test_time_split_is_by_date_and_uses_labelled_rows_only(frame: pd.DataFrame) -> None:
+    split = time_split(frame, END)
+    # labels are NULL for as_of dates within 30 days of END: the last labelled is the Sunday 5 weeks back
+    assert split.last_labelled == date(2026, 3, 22)
+    assert split.split_date == date(2026, 2, 20)
+    assert split.train["as_of_date"].max() <= split.split_date < split.valid["as_of_date"].min()
+    assert split.valid["as_of_date"].max() == split.last_labelled
+    assert not split.train["label_churn_30d"].isna().any() and not split.valid["label_churn_30d"].isna().any()
+    with pytest.raises(FeatureError, match="no labelled"):
+        time_split(frame, date(2025, 1, 1))
+
+
+def test_lift_and_reliability_by_hand() -> None:
+    y = np.array([1, 0, 0, 0, 0, 0, 0, 0, 0, 1])
+    s = np.array([0.95, 0.1, 0.2, 0.3, 0.1, 0.2, 0.3, 0.1, 0.2, 0.05])
+    # top 10 % = the single highest score (a churner); base rate 0.2 → lift 5
+    assert lift_at(y, s, 0.1) == pytest.approx(5.0)
+    bins = reliability_bins(y, s, n_bins=2)
+    assert [b["count"] for b in bins] == [9.0, 1.0]
+    assert bins[1]["observed_rate"] == 1.0 and bins[0]["observed_rate"] == pytest.approx(1 / 9)
+    metrics = evaluate(y, s)
+    assert metrics["brier"] == pytest.approx(np.mean((s - y) ** 2))
+    with pytest.raises(ValueError, match="both classes"):
+        evaluate(np.zeros(4, dtype=int), np.ones(4))
+
+
+@pytest.mark.parametrize("algorithm", ["hgb", "logreg"])
+def test_models_learn_the_signal(frame: pd.DataFrame, algorithm: str) -> None:
+    split = time_split(frame, END)
+    model = train(algorithm, feature_matrix(split.train), labels(split.train))
+    metrics = evaluate(labels(split.valid), predict_churn(model, feature_matrix(split.valid)))
+    assert metrics["roc_auc"] > 0.75
+    assert metrics["lift_at_10pct"] > 2.0
+
+
+def test_scoring_rows_and_scores_table(frame: pd.DataFrame) -> None:
+    rows = scoring_rows(frame, END, active_within_days=30)
+    assert set(rows["as_of_date"]) == {END}
+    assert (rows["recency_days"] <= 30).all() and 0 < len(rows) < 250
+    split = time_split(frame, END)
+    model = train("logreg", feature_matrix(split.train), labels(split.train))
+    table = score_rows(model, rows, "churn_classifier", "3", datetime(2026, 4, 27, tzinfo=UTC))
+    assert table.schema == SCORES_SCHEMA and table.num_rows == len(rows)
+    scores = table.column("score").to_numpy()
+    assert ((scores >= 0) & (scores <= 1)).all()
+    assert set(table.column("model_version").to_pylist()) == {"3"}
+
+
+def test_oracle_comparison_joins_on_customer_and_date(frame: pd.DataFrame) -> None:
+    valid = time_split(frame, END).valid
+    y = labels(valid)
+    oracle = valid[["customer_id", "as_of_date"]].assign(p_churn=y * 0.8 + 0.1)  # a perfect ranker
+    result = oracle_comparison(valid, np.where(y == 1, 0.6, 0.4)[::-1], oracle)
+    assert result["oracle_auc"] == pytest.approx(1.0)
+    assert result["auc_fraction_of_oracle"] == pytest.approx(result["model_auc"])
+    assert result["rows"] == len(valid)
