@@ -72,6 +72,17 @@ def _sales_orders(settings: Settings, days: Iterable[str]) -> tuple[int, int]:
     return exported, invalid
 
 
+def _app_events(settings: Settings, days: Iterable[str]) -> tuple[int, int]:
+    """Event rows in the lake and dead-lettered events (undecodable, invalid or late)."""
+    landed = dead = 0
+    for dt in days:
+        for path in sorted((settings.lake_dir / "lake" / "app_events" / f"dt={dt}").glob("hour=*/*.parquet")):
+            landed += pq.ParquetFile(path).metadata.num_rows
+        for path in sorted((settings.lake_dir / "deadletter" / "app_events" / f"dt={dt}").glob("*.jsonl")):
+            dead += sum(1 for line in path.read_text().splitlines() if line.strip())
+    return landed, dead
+
+
 def reconcile(
     settings: Settings, first_day: date, days: int, totals: dict[str, dict[str, float]]
 ) -> list[FlowCount]:
@@ -84,8 +95,12 @@ def reconcile(
     clicks = manifest_totals(entries, "clickstream", day_set)
     startups = manifest_totals(entries, "startups", run_days)
     exported, invalid = _sales_orders(settings, sorted(day_set))
-    return [
+    counts = [
         FlowCount("sales", int(totals.get("generate_sales", {}).get("orders", 0)), exported, invalid),
         FlowCount("clickstream", int(totals.get("generate_clickstream", {}).get("rows", 0)), *clicks),
         FlowCount("startups", int(totals.get("ingest_startups", {}).get("rows", 0)), *startups),
     ]
+    published = int(totals.get("publish_app_events", {}).get("events", 0))
+    if published:
+        counts.append(FlowCount("app_events", published, *_app_events(settings, sorted(day_set))))
+    return counts

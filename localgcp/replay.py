@@ -39,8 +39,11 @@ class Replay:
     wait_idle: Callable[[float], bool]
     set_clock: Callable[[datetime], None]
     app_events_per_day: int = 0
+    #: runs the streaming job over what the minute publishers sent (before each nightly batch)
+    drain_stream: Callable[[], Any] | None = None
     minute_workers: int = 4
     on_progress: Callable[[str, int, int], None] = lambda label, done, total: None
+    _undrained: int = field(default=0, init=False)
 
     def window(self, first_day: date, days: int) -> tuple[datetime, datetime]:
         start = datetime.combine(first_day, time(0), UTC)
@@ -69,21 +72,30 @@ class Replay:
                         self._collect(pending, report)
                 else:
                     self._collect(pending, report)
+                    self._drain()
                     self.set_clock(firing.at)
                     report.add(firing.schedule.function, _json(self.scheduler.fire(firing)))
                     if not self.wait_idle(1800):
                         raise TimeoutError(f"events of {firing.schedule.name} at {firing.at} did not settle")
                 self.on_progress(f"{firing.at:%Y-%m-%d %H:%M} {firing.schedule.name}", done, total)
             self._collect(pending, report)
+            self._drain()
         if not self.wait_idle(1800):
             raise TimeoutError("the replay's events did not settle")
         return report
 
-    @staticmethod
-    def _collect(pending: list[tuple[Firing, Future[Any]]], report: ReplayReport) -> None:
+    def _collect(self, pending: list[tuple[Firing, Future[Any]]], report: ReplayReport) -> None:
+        """Wait for the queued minute jobs."""
         for firing, fut in pending:
             report.add(firing.schedule.function, _json(fut.result()))
+        self._undrained += len(pending)
         pending.clear()
+
+    def _drain(self) -> None:
+        """Hand what the minute jobs published to the streaming job, if anything is waiting."""
+        if self._undrained and self.drain_stream is not None:
+            self.drain_stream()
+        self._undrained = 0
 
 
 def _json(response: Any) -> Any:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -158,6 +160,45 @@ class LocalStack:
             if resp.status != 200:
                 raise RuntimeError(f"could not move the startups API clock: {resp.status} {resp.body}")
 
+    def streaming_args(self) -> list[str]:
+        """The streaming job's options, as terraform's Flex Template parameters give them in the cloud."""
+        s = self.settings
+        return [
+            f"--input_subscription=projects/{s.project}/subscriptions/{s.app_events_subscription}",
+            f"--deadletter_topic=projects/{s.project}/topics/{s.app_events_deadletter_topic}",
+            f"--lake_uri=gs://{s.lake_bucket}",
+            "--warehouse=duckdb",
+            f"--duckdb_path={s.warehouse_path}",
+            f"--project={s.project}",
+            # one process here: shards only multiply the per-minute lake files (Dataflow keeps 4)
+            "--dedupe_shards=1",
+        ]
+
+    def drain_stream(self, idle_timeout_s: float = 2.0) -> dict[str, Any]:
+        """Run the Beam job once over everything waiting on the subscription (bounded mode).
+
+        Locally the streaming job runs as one bounded drain per simulated day: the DirectRunner's
+        Pub/Sub watermark follows the wall clock, which would call a replayed (virtual-time) day
+        late. Dataflow runs the same transforms unbounded. Runs in a child process so Beam's
+        memory goes back after each drain."""
+        env = {**os.environ, **self.env()}
+        cmd = [
+            sys.executable,
+            "-m",
+            "streaming.pipeline",
+            *self.streaming_args(),
+            f"--idle_timeout_s={idle_timeout_s}",
+        ]
+        log_path = self.settings.home / "logs" / "streaming.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("ab") as log:
+            proc = subprocess.run(
+                cmd, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=3600, check=False
+            )
+        if proc.returncode != 0:
+            raise RuntimeError(f"the streaming drain failed ({proc.returncode}); see {log_path}")
+        return {"ok": True}
+
     def wait_idle(self, timeout_s: float = 600.0, settle_s: float = 0.5) -> bool:
         """True once every queue and execution is idle and no new event arrived for ``settle_s``.
 
@@ -239,6 +280,8 @@ class LocalStack:
                 if url.path == "/wait-idle":
                     timeout = float(parse_qs(url.query).get("timeout", ["600"])[0])
                     self._reply(200, {"idle": stack.wait_idle(timeout)})
+                elif url.path == "/drain-stream":
+                    self._reply(200, stack.drain_stream())
                 elif url.path == "/clock":
                     stack.set_clock(datetime.fromisoformat(body["now"].replace("Z", "+00:00")))
                     self._reply(200, {"now": body["now"]})

@@ -29,6 +29,7 @@ class StackHandle:
     function_url: Callable[[str], str]
     wait_idle: Callable[[float], bool]
     set_clock: Callable[[datetime], None]
+    drain_stream: Callable[[], object]
     env: dict[str, str]
 
 
@@ -52,12 +53,19 @@ def attach_or_start(settings: Settings) -> Iterator[StackHandle]:
         def remote_clock(now: datetime) -> None:
             requests.post(f"{control}/clock", json={"now": now.isoformat()}, timeout=30).raise_for_status()
 
-        yield StackHandle(functions.__getitem__, remote_idle, remote_clock, state["env"])
+        def remote_drain() -> object:
+            resp = requests.post(f"{control}/drain-stream", timeout=3700)
+            resp.raise_for_status()
+            return resp.json()
+
+        yield StackHandle(functions.__getitem__, remote_idle, remote_clock, remote_drain, state["env"])
         return
     stack = LocalStack(settings)
     try:
         stack.start()
-        yield StackHandle(stack.function_url, stack.wait_idle, stack.set_clock, stack.env())
+        yield StackHandle(
+            stack.function_url, stack.wait_idle, stack.set_clock, stack.drain_stream, stack.env()
+        )
     finally:
         stack.stop()
 
@@ -88,6 +96,7 @@ def replay(
             handle.wait_idle,
             handle.set_clock,
             app_events_per_day=app_events_per_day,
+            drain_stream=handle.drain_stream,
             on_progress=on_progress,
         )
         report = runner.run(first_day, days)

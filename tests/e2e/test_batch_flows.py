@@ -1,9 +1,10 @@
 """End to end on the local Google Cloud: the batch flows land in the bronze lake, event-driven.
 
-Nine simulated days (a full startups load on Friday 2 January and a delta on Friday 9 January)
-through the real path: virtual-clock scheduler → functions-framework processes → emulators →
-Eventarc router → on_bronze_object_finalized → daily workflow → export_sales. The startups API
-injects 30% transient failures all along.
+Three simulated days (the first run, Friday 2 January, is the full startups load) through the
+real path: virtual-clock scheduler → functions-framework processes → emulators → Eventarc router
+→ on_bronze_object_finalized → daily workflow → export_sales; then the next Friday's startups
+job fires as Cloud Scheduler would, for the delta. The startups API injects 30% transient
+failures all along.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from google.cloud import firestore, storage  # type: ignore[attr-defined]
 
 from localgcp.reconcile import reconcile
 from localgcp.replay import Replay, ReplayReport
-from localgcp.scheduler import SchedulerClient
+from localgcp.scheduler import Firing, SchedulerClient
 from localgcp.stack import LocalStack
 from localgcp.testing import running_stack, use_stack_env
 from rillflow.generators.startups import StartupUniverse
@@ -26,7 +27,8 @@ from rillflow.generators.startups import StartupUniverse
 pytestmark = pytest.mark.e2e
 
 FIRST_DAY = date(2026, 1, 1)
-DAYS = 9
+DAYS = 3
+DELTA_AT = datetime(2026, 1, 9, 1, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +49,13 @@ def replayed(stack: LocalStack) -> ReplayReport:
         stack.wait_idle,
         stack.set_clock,
     )
-    return replay.run(FIRST_DAY, DAYS)
+    report = replay.run(FIRST_DAY, DAYS)
+    weekly = next(sched for sched in stack.declaration.schedules if sched.function == "ingest_startups")
+    stack.set_clock(DELTA_AT)
+    firing = Firing(DELTA_AT, weekly)
+    report.add("ingest_startups_delta", replay.scheduler.fire(firing).json())
+    assert stack.wait_idle(600)
+    return report
 
 
 def _days() -> list[str]:
@@ -81,8 +89,8 @@ def test_counts_reconcile_per_flow(stack: LocalStack, replayed: ReplayReport) ->
     use_stack_env(stack)
     counts = {c.flow: c for c in reconcile(stack.settings, FIRST_DAY, DAYS, replayed.totals)}
     assert all(c.ok for c in counts.values()), [c.line() for c in counts.values()]
-    assert counts["clickstream"].generated > 8 * 900
-    assert counts["sales"].generated > 8 * 250
+    assert counts["clickstream"].generated > DAYS * 900
+    assert counts["sales"].generated > DAYS * 250
 
 
 def test_full_then_delta_startups_load_survives_transient_failures(
@@ -92,7 +100,7 @@ def test_full_then_delta_startups_load_survives_transient_failures(
     assert stack.startups_api.api.injected_failures > 0, "the drill must actually inject failures"
     universe = StartupUniverse(seed=stack.settings.seed)
     full_at = datetime(2026, 1, 2, 1, tzinfo=UTC)
-    delta_at = datetime(2026, 1, 9, 1, tzinfo=UTC)
+    delta_at = DELTA_AT
     lake = stack.settings.lake_dir / "bronze" / "startups"
     full = [
         json.loads(x)
@@ -110,6 +118,7 @@ def test_full_then_delta_startups_load_survives_transient_failures(
     assert sorted(r["startup_id"] for r in delta) == sorted(r["startup_id"] for r in changed)
     watermark = firestore.Client().document("ingestion_state/startups").get().to_dict() or {}
     assert watermark, "the watermark advanced after the delta was written"
+    assert replayed.totals["ingest_startups_delta"]["rows"] == len(delta)
 
 
 def test_redelivering_every_event_twice_changes_nothing(stack: LocalStack, replayed: ReplayReport) -> None:
