@@ -37,6 +37,8 @@ DAYS = 2
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     with running_stack(tmp_path_factory.mktemp("daily-e2e")) as running:
+        assert running.router is not None
+        running.router.journal = []
         s = running.settings
         replay = Replay(
             running.declaration,
@@ -103,7 +105,9 @@ class _FlakyProxy:
                     self.send_response(503)
                     self.end_headers()
                     return
-                resp = requests.post(target, data=body, headers={"Content-Type": "application/json"}, timeout=300)
+                resp = requests.post(
+                    target, data=body, headers={"Content-Type": "application/json"}, timeout=300
+                )
                 self.send_response(resp.status_code)
                 self.send_header("Content-Type", resp.headers.get("Content-Type", "application/json"))
                 self.end_headers()
@@ -148,19 +152,29 @@ def test_failing_assertion_fails_the_run_and_publishes_an_alert(stack: LocalStac
 
 
 def test_repeated_starts_for_one_day_make_one_run(stack: LocalStack) -> None:
+    """Every object.finalized event that completed 2 January, delivered three more times: the
+    daily_runs claim lets only the first start the workflow."""
     use_stack_env(stack)
-    before = len(_executions(stack))
-    name = "bronze/clickstream/dt=2026-01-02/part-00000.jsonl"
-    events = [e for e in (stack.router.journal or []) if e.get("subject") == f"objects/{name}"]
-    if not events:  # journal off in this module: re-send the finalize event the bucket would send
-        from google.cloud import storage  # type: ignore[attr-defined]
-
-        blob = storage.Client().bucket(stack.settings.lake_bucket).blob(name)
-        blob.reload()
-        from localgcp.services.storage.bridge import notification_to_cloudevent  # noqa: F401
-
+    assert stack.router is not None and stack.router.journal is not None
+    before = _executions(stack)
+    day_events = [
+        e
+        for e in stack.router.journal
+        if str(e.get("subject", "")).startswith("objects/bronze/")
+        and "dt=2026-01-02" in str(e.get("subject"))
+    ]
+    assert day_events, "the journal holds the finalize events of 2 January"
     for _ in range(3):
-        requests.post(
-            f"{stack.control_url}/wait-idle", params={"timeout": 60}, timeout=120
-        ).raise_for_status()
-    assert len(_executions(stack)) == before
+        for event in day_events:
+            stack.router.emit(event)
+    assert stack.wait_idle(300)
+    after = _executions(stack)
+    assert len(after) == len(before)
+    assert (
+        sum(
+            json.loads(e.argument)["date"] == "2026-01-02"
+            and json.loads(e.argument)["run_id"].startswith("daily-")
+            for e in after
+        )
+        == 1
+    )
