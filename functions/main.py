@@ -17,6 +17,7 @@ import functions_framework
 from cloudevents.http import CloudEvent
 from google.events.cloud.storage import StorageObjectData
 from rillflow_functions import (
+    alerts,
     app_events_job,
     bronze_loads,
     clickstream_job,
@@ -129,3 +130,11 @@ def publish_app_events(request: Any) -> Any:
         clients.publisher(), clients.generators(), topic, minute, shard, shards, events_per_day
     )
     return _reply(result)
+
+
+@functions_framework.cloud_event
+def on_pipeline_alert(event: CloudEvent) -> None:
+    """``google.cloud.pubsub.topic.v1.messagePublished`` on the ``alerts`` topic."""
+    body = event.data if isinstance(event.data, dict) else json.loads(event.data)
+    result = alerts.record_alert(clients.documents(), body)
+    log.warning("pipeline alert %s %s", event["id"], json.dumps(result))

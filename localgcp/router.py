@@ -99,6 +99,15 @@ class EventRouter:
                 heapq.heappush(self._queue, _Delivery(time.monotonic(), next(self._seq), trigger, event))
             self._cond.notify_all()
 
+    def deliver(self, trigger: EventTrigger, event: CloudEvent) -> None:
+        """Queue ``event`` for one trigger (Pub/Sub pushes arrive already addressed)."""
+        with self._cond:
+            self.stats.received += 1
+            if self.journal is not None:
+                self.journal.append(event)
+            heapq.heappush(self._queue, _Delivery(time.monotonic(), next(self._seq), trigger, event))
+            self._cond.notify_all()
+
     # --- control -----------------------------------------------------------------------
     @property
     def pending(self) -> int:

@@ -58,6 +58,7 @@ class LocalStack:
         self.functions: FunctionsHost | None = None
         self.startups_api: Any = None
         self.workflows: Any = None
+        self.pubsub_ingress: Any = None
         self.idle_checks: list[Callable[[float], bool]] = []
         self._control: ThreadingHTTPServer | None = None
         self.api_key = ""
@@ -103,10 +104,41 @@ class LocalStack:
         self.router = EventRouter(self.declaration, self.function_url, home / "eventarc" / "deadletter.jsonl")
         self._sink.target = self.router
         self.idle_checks.append(self.router.wait_idle)
+        self._start_pubsub_ingress()
         self._start_workflows()
         if self.functions is not None:
             self.functions.env.update(self.env())
             self.functions.start()
+
+    def _start_pubsub_ingress(self) -> None:
+        """Eventarc's Pub/Sub transport: a push subscription per Pub/Sub trigger, to the router."""
+        from google.api_core import exceptions as gexc
+        from google.cloud import pubsub_v1  # type: ignore[attr-defined]
+
+        from localgcp.pubsub_ingress import PubSubIngress
+
+        assert self.router is not None
+        triggers = self.declaration.pubsub_triggers
+        if not triggers:
+            return
+        self.pubsub_ingress = PubSubIngress(self.router, triggers, self.settings.project)
+        self.pubsub_ingress.start()
+        subscriber = pubsub_v1.SubscriberClient()
+        for trigger in triggers:
+            assert trigger.topic is not None
+            name = subscriber.subscription_path(self.settings.project, f"eventarc-{trigger.name}")
+            push = {"push_endpoint": self.pubsub_ingress.endpoint(trigger)}
+            try:
+                subscriber.create_subscription(
+                    request={
+                        "name": name,
+                        "topic": f"projects/{self.settings.project}/topics/{trigger.topic}",
+                        "push_config": push,
+                        "ack_deadline_seconds": 60,
+                    }
+                )
+            except gexc.AlreadyExists:  # a restart: the ingress port may have changed
+                subscriber.modify_push_config(request={"subscription": name, "push_config": push})
 
     def _start_workflows(self) -> None:
         from localgcp.connectors import register_all
@@ -238,7 +270,7 @@ class LocalStack:
             self.functions.stop()
         if self.router is not None:
             self.router.stop()
-        for extra in (self.workflows, self.startups_api):
+        for extra in (self.pubsub_ingress, self.workflows, self.startups_api):
             if extra is not None:
                 extra.stop()
         for service in reversed(list(self.services.values())):

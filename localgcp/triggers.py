@@ -27,9 +27,11 @@ class EventTrigger:
     event_type: str
     filters: dict[str, str] = field(default_factory=dict)
     path_patterns: dict[str, str] = field(default_factory=dict)
+    #: Pub/Sub triggers: the topic id whose messages reach the function (through a push subscription)
+    topic: str | None = None
 
     def matches(self, event: CloudEvent) -> bool:
-        if event["type"] != self.event_type:
+        if event["type"] != self.event_type or self.topic is not None:
             return False
         attrs = event.get_attributes()
         for key, want in self.filters.items():
@@ -58,6 +60,10 @@ class Declaration:
         """Every function name, each once, in declaration order."""
         names = [t.function for t in self.event_triggers] + list(self.http_functions)
         return tuple(dict.fromkeys(names))
+
+    @property
+    def pubsub_triggers(self) -> tuple[EventTrigger, ...]:
+        return tuple(t for t in self.event_triggers if t.topic is not None)
 
     def triggers_for(self, event: CloudEvent) -> list[EventTrigger]:
         return [t for t in self.event_triggers if t.matches(event)]
@@ -94,6 +100,7 @@ def load_declaration(variables: dict[str, str], path: Path = DECLARATION) -> Dec
             event_type=t["event_type"],
             filters={k: _substitute(str(v), variables) for k, v in (t.get("filters") or {}).items()},
             path_patterns=dict(t.get("path_patterns") or {}),
+            topic=t.get("topic"),
         )
         for t in raw.get("event_triggers", [])
     )

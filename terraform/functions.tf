@@ -39,6 +39,11 @@ locals {
       bucket_roles  = []
       memory        = "1Gi"
     }
+    on_pipeline_alert = {
+      project_roles = ["roles/datastore.user"]
+      bucket_roles  = []
+      memory        = "256Mi"
+    }
   }
 
   event_triggers = { for t in local.declaration.event_triggers : t.function => t }
@@ -161,9 +166,11 @@ resource "google_cloudfunctions2_function" "fn" {
       event_type            = event_trigger.value.event_type
       retry_policy          = "RETRY_POLICY_RETRY"
       service_account_email = google_service_account.trigger[each.key].email
+      # Pub/Sub triggers name their topic; Eventarc creates the push subscription
+      pubsub_topic = lookup(event_trigger.value, "topic", null) == null ? null : "projects/${var.project_id}/topics/${event_trigger.value.topic}"
 
       dynamic "event_filters" {
-        for_each = event_trigger.value.filters
+        for_each = lookup(event_trigger.value, "filters", {})
         content {
           attribute = event_filters.key
           value     = replace(event_filters.value, "$${lake_bucket}", local.lake_bucket)

@@ -149,6 +149,10 @@ def test_failing_assertion_fails_the_run_and_publishes_an_alert(stack: LocalStac
     alerts = [json.loads(m.message.data) for m in pulled.received_messages]
     assert any(a["run_id"] == "stale-drill" and "Dataform" in a["error"] for a in alerts)
     assert all(m.message.attributes["severity"] == "ERROR" for m in pulled.received_messages)
+    # Eventarc's Pub/Sub trigger hands the same alert to on_pipeline_alert, which records it.
+    assert stack.wait_idle(120)
+    recorded = [d.to_dict() or {} for d in firestore.Client().collection("pipeline_alerts").stream()]
+    assert any(r["payload"]["run_id"] == "stale-drill" for r in recorded)
 
 
 def test_repeated_starts_for_one_day_make_one_run(stack: LocalStack) -> None:

@@ -172,3 +172,49 @@ def test_connection_refused_is_retried_and_dead_lettered(tmp_path: Path) -> None
         router.stop()
     assert router.stats.dead_lettered == 1
     assert "ConnectionError" in (tmp_path / "dl.jsonl").read_text()
+
+
+def test_pubsub_push_becomes_a_message_published_event(
+    endpoint: tuple[str, _Recorder], tmp_path: Path
+) -> None:
+    import base64
+
+    import requests
+
+    from localgcp.pubsub_ingress import PubSubIngress
+
+    url, rec = endpoint
+    decl = load_declaration({"lake_bucket": "lake"})
+    (trigger,) = decl.pubsub_triggers
+    assert trigger.function == "on_pipeline_alert" and trigger.topic == "alerts"
+    router = EventRouter(decl, lambda fn: f"{url}/{fn}", tmp_path / "dl.jsonl")
+    ingress = PubSubIngress(router, decl.pubsub_triggers, "proj")
+    ingress.start()
+    try:
+        push = {
+            "message": {
+                "data": base64.b64encode(b'{"error": "x"}').decode(),
+                "attributes": {"severity": "ERROR"},
+                "messageId": "42",
+                "publishTime": "2026-01-05T02:00:00Z",
+            },
+            "subscription": "projects/proj/subscriptions/eventarc-on-pipeline-alert",
+        }
+        assert requests.post(ingress.endpoint(trigger), json=push, timeout=10).status_code == 204
+        assert requests.post(ingress.endpoint(trigger), json={"message": {}}, timeout=10).status_code == 400
+        assert router.wait_idle(10)
+    finally:
+        ingress.stop()
+        router.stop()
+    ((headers, body),) = rec.requests
+    assert headers["ce-type"] == "google.cloud.pubsub.topic.v1.messagePublished"
+    assert headers["ce-source"] == "//pubsub.googleapis.com/projects/proj/topics/alerts"
+    assert headers["ce-id"] == "42"
+    data = json.loads(body)
+    assert data["subscription"].endswith("eventarc-on-pipeline-alert")
+    assert base64.b64decode(data["message"]["data"]) == b'{"error": "x"}'
+
+
+def test_pubsub_triggers_never_match_storage_or_firestore_events() -> None:
+    decl = load_declaration({"lake_bucket": "lake"})
+    assert all(t.function != "on_pipeline_alert" for t in decl.triggers_for(_gcs_event("lake", "x")))
