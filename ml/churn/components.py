@@ -14,7 +14,10 @@ from ml.pipelines.images import ML_IMAGE
 
 @dsl.component(base_image=ML_IMAGE, packages_to_install=[])
 def churn_features_op(as_of_date: str, project: str, location: str, features: Output[Dataset]) -> str:
-    """Snapshot ml.ml_churn_features up to ``as_of_date``; returns the lineage (JSON)."""
+    """Snapshot ml.ml_churn_features up to ``as_of_date``; returns the lineage (JSON).
+
+    The lineage carries ``ready``/``reason``: whether the rows allow training yet.
+    """
     import json
     from pathlib import Path
 
@@ -32,18 +35,36 @@ def churn_features_op(as_of_date: str, project: str, location: str, features: Ou
 @dsl.component(base_image=ML_IMAGE, packages_to_install=[])
 def churn_train_op(
     features: Input[Dataset],
+    lineage: str,
     as_of_date: str,
     retrain: bool,
     seed: int,
+    model_name: str,
+    project: str,
+    location: str,
     model: Output[Model],
     baseline: Output[Model],
     validation: Output[Dataset],
     metrics: Output[Metrics],
     classification: Output[ClassificationMetrics],
 ) -> str:
-    """Train HGB + logistic baseline on the time split (skipped unless ``retrain``); returns a summary (JSON)."""
+    """Train HGB + logistic baseline on the time split; returns a summary (JSON).
+
+    Trains when (``retrain`` or no champion yet) and the snapshot is ready; otherwise returns
+    ``{"skipped": true, "reason": ...}``.
+    """
     import json
     from pathlib import Path
+
+    from ml.pipelines.env import use_project
+
+    use_project(project, location)
+    from ml.readiness import decide_training
+
+    decision = decide_training(retrain, json.loads(lineage), model_name)
+    if not decision.train:  # decided before the scikit-learn imports: a cold start stays cheap
+        metrics.log_metric("skipped", 1.0)
+        return json.dumps({"skipped": True, "reason": decision.reason})
 
     import pandas as pd
     from sklearn.metrics import roc_curve
@@ -54,9 +75,6 @@ def churn_train_op(
     from ml.churn.steps import train_candidates
     from ml.pipelines.env import parse_date
 
-    if not retrain:
-        metrics.log_metric("skipped", 1.0)
-        return json.dumps({"skipped": True})
     summary = train_candidates(
         Path(features.path),
         parse_date(as_of_date),
@@ -78,6 +96,7 @@ def churn_train_op(
     classification.log_roc_curve(
         fpr[::step].tolist(), tpr[::step].tolist(), [min(float(t), 1.0) for t in thr[::step]]
     )
+    summary["trigger"] = decision.reason
     summary["challenger"].pop("reliability", None)
     summary["baseline"].pop("reliability", None)
     return json.dumps(summary)
@@ -101,10 +120,13 @@ def churn_gate_op(
     from ml.pipelines.env import use_project
 
     use_project(project, location)
+    summary = json.loads(train_summary)
+    if summary.get("skipped"):
+        return json.dumps(
+            {"promote": False, "skipped": True, "reason": f"training skipped: {summary['reason']}"}
+        )
     from ml.churn.steps import gate
 
-    if json.loads(train_summary).get("skipped"):
-        return json.dumps({"promote": False, "reason": "retrain=false: training skipped"})
     decision = gate(Path(model.path), Path(validation.path), json.loads(lineage), model_name, min_improvement)
     return json.dumps(decision.to_dict())
 
@@ -118,16 +140,28 @@ def churn_score_op(
     project: str,
     location: str,
 ) -> str:
-    """Batch-score active customers with the champion into ml.ml_churn_scores (after the gate has run)."""
+    """Batch-score active customers with the champion into ml.ml_churn_scores (after the gate has run).
+
+    Without a champion or feature rows it writes nothing and returns ``skipped`` with the reason
+    (and the gate's, which says why no model was trained).
+    """
     import json
     from pathlib import Path
 
     from ml.pipelines.env import use_project
 
     use_project(project, location)
-    from ml.churn.steps import score
-    from ml.pipelines.env import parse_date
+    from ml.readiness import has_champion, no_champion_reason, skipped
 
-    result = score(Path(features.path), parse_date(as_of_date), model_name)
-    result["gate"] = json.loads(gate_decision)
+    if has_champion(model_name):
+        from ml.churn.steps import score
+        from ml.pipelines.env import parse_date
+
+        result = score(Path(features.path), parse_date(as_of_date), model_name)
+    else:  # checked before the scikit-learn imports: a cold start stays cheap
+        result = skipped(no_champion_reason(model_name, "score"))
+    gate = json.loads(gate_decision)
+    if result.get("skipped") and gate.get("skipped"):
+        result["reason"] = f"{result['reason']} ({gate['reason']})"
+    result["gate"] = gate
     return json.dumps(result)

@@ -12,6 +12,8 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
+from ml.churn.readiness import LABEL_HORIZON_DAYS, MIN_LABEL_CLASSES
+
 NUMERIC_FEATURES = (
     "recency_days",
     "frequency_30d",
@@ -71,7 +73,7 @@ class TimeSplit:
     last_labelled: date
 
 
-def time_split(df: pd.DataFrame, cutoff: date, horizon_days: int = 30) -> TimeSplit:
+def time_split(df: pd.DataFrame, cutoff: date, horizon_days: int = LABEL_HORIZON_DAYS) -> TimeSplit:
     """Split labelled rows with ``as_of_date <= cutoff`` by time.
 
     ``last_labelled`` is the latest labelled as_of_date ≤ cutoff; training takes as_of_dates
@@ -90,8 +92,8 @@ def time_split(df: pd.DataFrame, cutoff: date, horizon_days: int = 30) -> TimeSp
             f"time split at {split_date} leaves train={len(train)} valid={len(valid)} rows; need more history"
         )
     for name, part in (("train", train), ("validation", valid)):
-        if part[LABEL].nunique() < 2:
-            raise FeatureError(f"{name} rows have a single label class")
+        if part[LABEL].nunique() < MIN_LABEL_CLASSES:
+            raise FeatureError(f"{name} rows ({len(part)}) have a single label class")
     return TimeSplit(train.reset_index(drop=True), valid.reset_index(drop=True), split_date, last_labelled)
 
 

@@ -18,7 +18,8 @@ from ml.churn.features import LABEL, feature_matrix, labels, scoring_rows, time_
 from ml.churn.gate import GateDecision, gate_and_register
 from ml.churn.model import evaluate, predict_churn, train
 from ml.churn.scoring import SCORES_KEY, SCORES_TABLE, score_rows
-from ml.registry import CHAMPION, Lineage, ModelRegistry, get_registry
+from ml.readiness import lineage_of, no_champion_reason, skipped
+from ml.registry import CHAMPION, ModelRegistry, get_registry
 from rillflow.warehouse import Warehouse, get_warehouse
 
 MODEL_NAME = "churn_classifier"
@@ -83,7 +84,7 @@ def gate(
         Path(model_dir),
         metrics,
         valid,
-        Lineage(**lineage),
+        lineage_of(lineage),
         min_improvement,
     )
 
@@ -96,13 +97,20 @@ def score(
     registry: ModelRegistry | None = None,
     warehouse: Warehouse | None = None,
 ) -> dict[str, Any]:
-    """Score active customers at the latest as_of_date with the champion; merge into ml.ml_churn_scores."""
+    """Score active customers at the latest as_of_date with the champion; merge into ml.ml_churn_scores.
+
+    Without a champion, or without feature rows on or before ``cutoff``, nothing is written and
+    the result says ``skipped`` and why.
+    """
     reg = registry or get_registry()
     champion = reg.get(model_name, alias=CHAMPION)
     if champion is None:
-        raise LookupError(f"model {model_name!r} has no {CHAMPION!r} version; run training first")
+        return skipped(no_champion_reason(model_name, "score"))
+    features = read_features(features_path)
+    if not (features["as_of_date"] <= cutoff).any():
+        return skipped(f"no churn feature rows on or before {cutoff}: nothing to score")
     model, _ = load_model(reg.local_artifacts(champion))
-    rows = scoring_rows(read_features(features_path), cutoff, active_within_days)
+    rows = scoring_rows(features, cutoff, active_within_days)
     table = score_rows(model, rows, model_name, champion.version)
     written = (warehouse or get_warehouse()).write(
         "ml", SCORES_TABLE, table, mode="merge", key=list(SCORES_KEY)

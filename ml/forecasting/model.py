@@ -27,11 +27,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from ml.forecasting.readiness import EARLY_STOPPING_HOURS, TRAIN_MIN_HISTORY_WEEKS, WEEK_HOURS
 from ml.registry.base import read_metadata, write_metadata
 from ml.threads import ml_threads
 
 KIND = "app_activity_forecaster"
-WEEK = 168
+WEEK = WEEK_HOURS
 
 
 @dataclass
@@ -45,14 +46,14 @@ class ForecasterConfig:
     lr: float = 5e-3
     weight_decay: float = 1e-2
     #: the last hours of the training data held out (as targets) for early stopping; 0 disables
-    val_hours: int = 168
+    val_hours: int = EARLY_STOPPING_HOURS
     origin_stride: int = 7
     seed: int = 0
     keys: list[list[str]] = field(default_factory=list)
 
     #: training origins need this many weeks of history (None: ``weeks``, so every training row's
     #: weekly mean is as precise as at forecast time; fewer admits more target hours, so less overfit)
-    min_weeks: int | None = 2
+    min_weeks: int | None = TRAIN_MIN_HISTORY_WEEKS
 
     @property
     def min_history(self) -> int:

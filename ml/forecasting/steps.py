@@ -14,8 +14,10 @@ import pyarrow.parquet as pq
 from ml.forecasting.backtest import backtest, rolling_origins
 from ml.forecasting.baselines import seasonal_naive
 from ml.forecasting.model import Forecaster, ForecasterConfig
+from ml.forecasting.readiness import BACKTEST_ORIGIN_STEP_HOURS, BACKTEST_ORIGINS, PREDICT_MIN_HOURS
 from ml.forecasting.series import SeriesMatrix, to_matrix
-from ml.registry import CHAMPION, Lineage, ModelRegistry, get_registry
+from ml.readiness import lineage_of, no_champion_reason, skipped
+from ml.registry import CHAMPION, ModelRegistry, get_registry
 from rillflow.warehouse import Warehouse, get_warehouse
 
 FORECASTS_TABLE = "ml_app_forecasts"
@@ -42,7 +44,10 @@ def read_series(path: Path) -> SeriesMatrix:
 
 
 def train_and_backtest(
-    matrix: SeriesMatrix, config: ForecasterConfig, n_origins: int = 3, origin_step: int = 24
+    matrix: SeriesMatrix,
+    config: ForecasterConfig,
+    n_origins: int = BACKTEST_ORIGINS,
+    origin_step: int = BACKTEST_ORIGIN_STEP_HOURS,
 ) -> tuple[Forecaster, dict[str, float]]:
     """Backtest (train on data before the first origin, forecast from each origin), then refit on everything."""
     h = config.horizon
@@ -124,7 +129,7 @@ def train_step(
     forecaster, metrics = train_and_backtest(read_series(series_path), config)
     forecaster.save(Path(model_dir), metrics)
     version = (registry or get_registry()).register(
-        model_name, Path(model_dir), metrics, Lineage(**lineage), aliases=[CHAMPION]
+        model_name, Path(model_dir), metrics, lineage_of(lineage), aliases=[CHAMPION]
     )
     return {"metrics": metrics, "model_version": version.version}
 
@@ -136,13 +141,26 @@ def predict_step(
     registry: ModelRegistry | None = None,
     warehouse: Warehouse | None = None,
 ) -> dict[str, Any]:
-    """Forecast with the champion and merge into ml.ml_app_forecasts (idempotent per origin)."""
+    """Forecast with the champion and merge into ml.ml_app_forecasts (idempotent per origin).
+
+    Without a champion, or with less than :data:`PREDICT_MIN_HOURS` of series, nothing is written
+    and the result says ``skipped`` and why.
+    """
     reg = registry or get_registry()
     champion = reg.get(model_name, alias=CHAMPION)
     if champion is None:
-        raise LookupError(f"model {model_name!r} has no {CHAMPION!r} version; run training first")
+        return skipped(no_champion_reason(model_name, "forecast"))
+    rows = pq.read_table(series_path)
+    if rows.num_rows == 0:
+        return skipped("the series snapshot is empty: nothing to forecast from")
+    matrix = to_matrix(rows.to_pandas())
+    if len(matrix.hours) < PREDICT_MIN_HOURS:
+        return skipped(
+            f"the series snapshot has {len(matrix.hours)} hours; a forecast needs at least "
+            f"{PREDICT_MIN_HOURS} (the weekly lag of every target hour)"
+        )
     forecaster = Forecaster.load(reg.local_artifacts(champion))
-    table = forecast_table(forecaster, read_series(series_path), horizon, model_name, champion.version)
+    table = forecast_table(forecaster, matrix, horizon, model_name, champion.version)
     written = (warehouse or get_warehouse()).write(
         "ml", FORECASTS_TABLE, table, mode="merge", key=list(FORECASTS_KEY)
     )

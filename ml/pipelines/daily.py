@@ -1,8 +1,11 @@
 """The KFP v2 pipelines: ``churn_ml``, ``forecast_ml`` and ``daily_ml`` (both, one run a day).
 
 kfp.local cannot run ``dsl.If`` (kubeflow/pipelines #11793), so ``retrain`` is a parameter the
-training components honour themselves: with ``retrain=false`` they return ``{"skipped": true}``
-and the scoring/forecast steps use the current ``champion``.
+training components honour themselves: they train when ``retrain`` is true or no ``champion``
+exists yet (bootstrap), and only when the snapshot step reported ``ready``; otherwise they return
+``{"skipped": true, "reason": ...}`` and the scoring/forecast steps use the current champion.
+On a fresh platform (no tables, too little history, no champion) every step succeeds and the
+pipeline's outputs say ``skipped`` with the reason (see :mod:`ml.readiness`).
 """
 
 from typing import NamedTuple
@@ -13,13 +16,23 @@ from ml.churn.components import churn_features_op, churn_gate_op, churn_score_op
 from ml.forecasting.components import forecast_predict_op, forecast_series_op, forecast_train_op
 
 CHURN_MODEL = "churn_classifier"
+FORECAST_MODEL = "app_activity_forecaster"
 #: requests for the training steps (each Vertex pipeline task runs as a custom job of this size)
 TRAIN_CPU, TRAIN_MEMORY = "4", "16G"
 
 
 def _churn_tasks(as_of_date, retrain, project, location, min_improvement):  # type: ignore[no-untyped-def]
     feats = churn_features_op(as_of_date=as_of_date, project=project, location=location)
-    train = churn_train_op(features=feats.outputs["features"], as_of_date=as_of_date, retrain=retrain, seed=0)
+    train = churn_train_op(
+        features=feats.outputs["features"],
+        lineage=feats.outputs["Output"],
+        as_of_date=as_of_date,
+        retrain=retrain,
+        seed=0,
+        model_name=CHURN_MODEL,
+        project=project,
+        location=location,
+    )
     train.set_cpu_limit(TRAIN_CPU).set_memory_limit(TRAIN_MEMORY).set_display_name("churn-train")
     gate = churn_gate_op(
         model=train.outputs["model"],
@@ -42,13 +55,14 @@ def _churn_tasks(as_of_date, retrain, project, location, min_improvement):  # ty
 
 
 def _forecast_tasks(as_of_date, retrain, project, location, horizon, epochs):  # type: ignore[no-untyped-def]
-    series = forecast_series_op(as_of_date=as_of_date, project=project, location=location)
+    series = forecast_series_op(as_of_date=as_of_date, horizon=horizon, project=project, location=location)
     train = forecast_train_op(
         series=series.outputs["series"],
         lineage=series.outputs["Output"],
         retrain=retrain,
         horizon=horizon,
         epochs=epochs,
+        model_name=FORECAST_MODEL,
         project=project,
         location=location,
     )
@@ -57,6 +71,7 @@ def _forecast_tasks(as_of_date, retrain, project, location, horizon, epochs):  #
         series=series.outputs["series"],
         horizon=horizon,
         train_result=train.outputs["Output"],
+        model_name=FORECAST_MODEL,
         project=project,
         location=location,
     )

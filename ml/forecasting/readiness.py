@@ -1,0 +1,56 @@
+"""How much hourly history the forecaster needs: the one place these minimums are defined.
+
+Kept free of torch imports (the snapshot step uses it). Training (:func:`ml.forecasting.steps.
+train_and_backtest`) first fits a hold-out model on the data before the earliest backtest origin,
+then forecasts ``horizon`` hours from each origin, then refits on everything. Each fit needs
+``TRAIN_MIN_HISTORY_WEEKS`` weeks of weekly lags before its first target hour, then at least
+``MIN_TRAIN_TARGET_HOURS`` of training targets (every hour of the week once) and the
+``EARLY_STOPPING_HOURS`` held out for early stopping. With fewer hours the net would have no
+training rows at all (only its untrained weekly-mean offset), so the series must span at least
+:func:`hours_to_train` hours.
+"""
+
+from __future__ import annotations
+
+from ml.readiness import Readiness
+
+WEEK_HOURS = 168
+#: weeks of weekly lags (y[t−168k]) a training origin needs (``ForecasterConfig.min_weeks``)
+TRAIN_MIN_HISTORY_WEEKS = 2
+#: target hours a fit trains on before its early-stopping window (one of each hour of the week)
+MIN_TRAIN_TARGET_HOURS = WEEK_HOURS
+#: the last target hours of a fit held out for early stopping (``ForecasterConfig.val_hours``)
+EARLY_STOPPING_HOURS = WEEK_HOURS
+#: rolling-origin backtest run at every training: this many origins, this many hours apart
+BACKTEST_ORIGINS = 3
+BACKTEST_ORIGIN_STEP_HOURS = 24
+#: a forecast needs y[t−168] for every target hour: at least one week of history
+PREDICT_MIN_HOURS = WEEK_HOURS
+
+
+def hours_to_train(horizon: int, min_history: int = TRAIN_MIN_HISTORY_WEEKS * WEEK_HOURS) -> int:
+    """Hours of history that training + backtest need for ``horizon`` (at most a week).
+
+    The hold-out model is fitted on the hours up to the first backtest origin: ``min_history``
+    hours of lags, then its targets — at least ``MIN_TRAIN_TARGET_HOURS + EARLY_STOPPING_HOURS``
+    and at least one horizon (the fit's last origin forecasts a full horizon). After that origin
+    come the later origins (``(BACKTEST_ORIGINS − 1) × step`` hours) and the last origin's horizon.
+    """
+    holdout_targets = max(horizon, MIN_TRAIN_TARGET_HOURS + EARLY_STOPPING_HOURS)
+    return min_history + holdout_targets + horizon + (BACKTEST_ORIGINS - 1) * BACKTEST_ORIGIN_STEP_HOURS
+
+
+def training_readiness(table: str, history_hours: int, horizon: int) -> Readiness:
+    """Whether ``history_hours`` of series (first to last hour) are enough to train for ``horizon``."""
+    need = hours_to_train(horizon)
+    if history_hours == 0:
+        return Readiness(False, f"{table} has no rows yet; training the forecaster needs {need} hours")
+    if history_hours < need:
+        return Readiness(
+            False,
+            f"{table} has {history_hours} hours of history; training the forecaster (horizon {horizon} h) "
+            f"needs at least {need} ({TRAIN_MIN_HISTORY_WEEKS} weeks of weekly lags, a week of training "
+            f"targets, a week for early stopping, {BACKTEST_ORIGINS} backtest origins "
+            f"{BACKTEST_ORIGIN_STEP_HOURS} h apart and the horizon)",
+        )
+    return Readiness(True, f"{history_hours} hours of history (training needs {need})")
