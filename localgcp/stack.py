@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from localgcp.connectors.dataflow import LocalDataflow
 from localgcp.events import EventSink
 from localgcp.functions_host import FunctionsHost, free_port
 from localgcp.router import EventRouter
@@ -32,6 +33,7 @@ from localgcp.triggers import Declaration, load_declaration
 from rillflow.settings import LOOPBACK, Settings
 
 STATE_FILE = "stack.json"
+STREAMING_JOB = "app-events-streaming"
 WORKFLOWS_DIR = Path(__file__).resolve().parent.parent / "workflows"
 
 
@@ -59,6 +61,7 @@ class LocalStack:
         self.startups_api: Any = None
         self.workflows: Any = None
         self.pubsub_ingress: Any = None
+        self.dataflow = LocalDataflow()
         self.idle_checks: list[Callable[[float], bool]] = []
         self._control: ThreadingHTTPServer | None = None
         self.api_key = ""
@@ -109,6 +112,13 @@ class LocalStack:
         if self.functions is not None:
             self.functions.env.update(self.env())
             self.functions.start()
+        self.launch_streaming_job()
+
+    def launch_streaming_job(self) -> None:
+        """Run the streaming launcher workflow (idempotent) as terraform's scheduler does hourly."""
+        name = self.workflows.create_execution("streaming_launcher", json.dumps({"job_name": STREAMING_JOB}))
+        if not self.workflows.wait_idle(120) or self.dataflow.active_job(STREAMING_JOB) is None:
+            raise RuntimeError(f"the streaming launcher did not start {STREAMING_JOB} (execution {name})")
 
     def _start_pubsub_ingress(self) -> None:
         """Eventarc's Pub/Sub transport: a push subscription per Pub/Sub trigger, to the router."""
@@ -154,12 +164,19 @@ class LocalStack:
             "PIPELINE_ROOT": str(s.home / "pipelines"),
             "PIPELINE_TEMPLATES_URI": str(WORKFLOWS_DIR.parent / "ml" / "pipelines" / "compiled"),
             "VERTEX_SERVICE_ACCOUNT": f"rillflow-vertex@{s.project}.iam.gserviceaccount.com",
+            "APP_EVENTS_SUBSCRIPTION": s.app_events_subscription,
+            "APP_EVENTS_DEADLETTER_TOPIC": s.app_events_deadletter_topic,
+            "LAKE_BUCKET": s.lake_bucket,
+            "STREAMING_WAREHOUSE": "duckdb",
+            "STREAMING_DUCKDB_PATH": str(s.warehouse_path),
+            "STREAMING_TEMPLATE_PATH": str(WORKFLOWS_DIR.parent / "streaming" / "metadata.json"),
+            "DATAFLOW_SERVICE_ACCOUNT": f"rillflow-dataflow@{s.project}.iam.gserviceaccount.com",
         }
         if self.functions is not None:
             env["EXPORT_SALES_URL"] = self.functions.url("export_sales")
         port = 0 if self.free_ports else s.ports.workflows
         ctx = ServiceContext(LOOPBACK, port, s.home, s.project, self._sink)
-        registry = register_all(ConnectorRegistry(), s)
+        registry = register_all(ConnectorRegistry(), s, self.dataflow)
         self.workflows = WorkflowsService(ctx, WORKFLOWS_DIR, registry, env, location=s.region)
         self.workflows.start()
         self.idle_checks.append(self.workflows.wait_idle)
@@ -192,20 +209,6 @@ class LocalStack:
             if resp.status != 200:
                 raise RuntimeError(f"could not move the startups API clock: {resp.status} {resp.body}")
 
-    def streaming_args(self) -> list[str]:
-        """The streaming job's options, as terraform's Flex Template parameters give them in the cloud."""
-        s = self.settings
-        return [
-            f"--input_subscription=projects/{s.project}/subscriptions/{s.app_events_subscription}",
-            f"--deadletter_topic=projects/{s.project}/topics/{s.app_events_deadletter_topic}",
-            f"--lake_uri=gs://{s.lake_bucket}",
-            "--warehouse=duckdb",
-            f"--duckdb_path={s.warehouse_path}",
-            f"--project={s.project}",
-            # one process here: shards only multiply the per-minute lake files (Dataflow keeps 4)
-            "--dedupe_shards=1",
-        ]
-
     def drain_stream(self, idle_timeout_s: float = 2.0) -> dict[str, Any]:
         """Run the Beam job once over everything waiting on the subscription (bounded mode).
 
@@ -213,12 +216,21 @@ class LocalStack:
         Pub/Sub watermark follows the wall clock, which would call a replayed (virtual-time) day
         late. Dataflow runs the same transforms unbounded. Runs in a child process so Beam's
         memory goes back after each drain."""
+        job = self.dataflow.active_job(STREAMING_JOB)
+        if job is None:
+            return {
+                "ok": False,
+                "skipped": f"no running {STREAMING_JOB} job: run the streaming_launcher workflow",
+            }
         env = {**os.environ, **self.env()}
         cmd = [
             sys.executable,
             "-m",
             "streaming.pipeline",
-            *self.streaming_args(),
+            *(f"--{key}={value}" for key, value in sorted(job.parameters.items())),
+            f"--project={self.settings.project}",
+            # one process here: shards only multiply the per-minute lake files (Dataflow keeps 4)
+            "--dedupe_shards=1",
             f"--idle_timeout_s={idle_timeout_s}",
         ]
         log_path = self.settings.home / "logs" / "streaming.log"
@@ -229,7 +241,7 @@ class LocalStack:
             )
         if proc.returncode != 0:
             raise RuntimeError(f"the streaming drain failed ({proc.returncode}); see {log_path}")
-        return {"ok": True}
+        return {"ok": True, "job": job.id}
 
     def wait_idle(self, timeout_s: float = 600.0, settle_s: float = 0.5) -> bool:
         """True once every queue and execution is idle and no new event arrived for ``settle_s``.

@@ -52,21 +52,44 @@ resource "google_artifact_registry_repository" "images" {
   format        = "DOCKER"
 }
 
-resource "google_dataflow_flex_template_job" "app_events" {
-  provider                = google
-  name                    = "app-events-streaming"
-  region                  = var.region
-  container_spec_gcs_path = "gs://${google_storage_bucket.artifacts.name}/templates/app_events.json"
-  service_account_email   = google_service_account.dataflow.email
-  temp_location           = "gs://${google_storage_bucket.artifacts.name}/dataflow/tmp"
-  staging_location        = "gs://${google_storage_bucket.artifacts.name}/dataflow/staging"
-  enable_streaming_engine = true
-  on_delete               = "drain"
-  parameters = {
-    input_subscription = google_pubsub_subscription.app_events_beam.id
-    deadletter_topic   = google_pubsub_topic.app_events_deadletter.id
-    lake_uri           = "gs://${google_storage_bucket.lake.name}"
-    warehouse          = "bigquery"
-    bq_dataset         = "${var.project_id}:${google_bigquery_dataset.layer["streaming"].dataset_id}"
+# The job itself is launched (idempotently) by workflows/streaming_launcher.yaml, which Cloud
+# Scheduler runs hourly: one definition of the job's parameters, shared with the local stack.
+resource "google_workflows_workflow" "streaming_launcher" {
+  name            = "streaming_launcher"
+  region          = var.region
+  service_account = google_service_account.workflows.id
+  source_contents = file("${path.module}/../workflows/streaming_launcher.yaml")
+  user_env_vars = {
+    APP_EVENTS_SUBSCRIPTION     = google_pubsub_subscription.app_events_beam.name
+    APP_EVENTS_DEADLETTER_TOPIC = google_pubsub_topic.app_events_deadletter.name
+    LAKE_BUCKET                 = google_storage_bucket.lake.name
+    STREAMING_WAREHOUSE         = "bigquery"
+    STREAMING_DATASET           = google_bigquery_dataset.layer["streaming"].dataset_id
+    STREAMING_TEMPLATE_PATH     = "gs://${google_storage_bucket.artifacts.name}/templates/app_events.json"
+    DATAFLOW_SERVICE_ACCOUNT    = google_service_account.dataflow.email
+  }
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_project_iam_member" "scheduler_runs_launcher" {
+  project = var.project_id
+  role    = "roles/workflows.invoker"
+  member  = "serviceAccount:${google_service_account.scheduler.email}"
+}
+
+resource "google_cloud_scheduler_job" "streaming_launcher" {
+  name      = "streaming-launcher-hourly"
+  region    = var.region
+  schedule  = "7 * * * *"
+  time_zone = "Etc/UTC"
+
+  http_target {
+    http_method = "POST"
+    uri         = "https://workflowexecutions.googleapis.com/v1/${google_workflows_workflow.streaming_launcher.id}/executions"
+    body        = base64encode(jsonencode({ argument = jsonencode({ job_name = "app-events-streaming" }) }))
+    oauth_token {
+      service_account_email = google_service_account.scheduler.email
+      scope                 = "https://www.googleapis.com/auth/cloud-platform"
+    }
   }
 }

@@ -10,13 +10,17 @@ from __future__ import annotations
 from localgcp.connectors import firestore, pubsub
 from localgcp.connectors.aiplatform import PREFIX as AIPLATFORM
 from localgcp.connectors.aiplatform import LocalPipelineJobs
+from localgcp.connectors.dataflow import PREFIX as DATAFLOW
+from localgcp.connectors.dataflow import LocalDataflow
 from localgcp.connectors.dataform import PREFIX as DATAFORM
 from localgcp.connectors.dataform import LocalDataform
 from localgcp.workflows.connectors import ConnectorRegistry
 from rillflow.settings import Settings
 
 
-def register_all(registry: ConnectorRegistry, settings: Settings) -> ConnectorRegistry:
+def register_all(
+    registry: ConnectorRegistry, settings: Settings, dataflow: LocalDataflow | None = None
+) -> ConnectorRegistry:
     """Register every local connector provider the project's workflows use."""
     registry.register(f"{firestore.PREFIX}.patch", firestore.patch)
     registry.register(f"{firestore.PREFIX}.get", firestore.get)
@@ -28,4 +32,7 @@ def register_all(registry: ConnectorRegistry, settings: Settings) -> ConnectorRe
     jobs = LocalPipelineJobs()
     registry.register(f"{AIPLATFORM}.create", jobs.create)
     registry.register(f"{AIPLATFORM}.get", jobs.get)
+    jobs_api = dataflow or LocalDataflow()
+    registry.register(f"{DATAFLOW}.jobs.list", jobs_api.list_jobs)
+    registry.register(f"{DATAFLOW}.flexTemplates.launch", jobs_api.launch)
     return registry
