@@ -18,29 +18,18 @@ from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
-import pyarrow as pa
-
 from bench import Result, benchmark
 from bench.dataform_synth import write_day
 from localgcp.dataform import RunResult, compile_project, run
 from rillflow.settings import Settings, load_settings
 from rillflow.warehouse import DuckDBWarehouse
+from streaming.sinks import HOURLY_SCHEMA
 
 PROJECT_DIR = Path(__file__).resolve().parents[1] / "dataform"
 BASE_DAYS = 3
 FIRST_DAY = dt.date(2023, 1, 5)
 SEED = 20240101
 TOP_ACTIONS = 8
-STREAMING_HOURLY = pa.schema(
-    [
-        ("window_start", pa.timestamp("us", tz="UTC")),
-        ("country", pa.string()),
-        ("platform", pa.string()),
-        ("event_type", pa.string()),
-        ("event_count", pa.int64()),
-        ("revenue_usd", pa.float64()),
-    ]
-)
 
 
 def _details(result: RunResult) -> dict[str, tuple[float, str]]:
@@ -60,7 +49,7 @@ def _measure(scale: int) -> tuple[float, RunResult, float, RunResult]:
     run_date = FIRST_DAY + dt.timedelta(days=days)
     vars = {"run_date": run_date.isoformat()}
     DuckDBWarehouse(settings.warehouse_path).write(
-        "streaming", "app_events_hourly", STREAMING_HOURLY.empty_table()
+        "streaming", "app_events_hourly", HOURLY_SCHEMA.empty_table()
     )
     compile_project(PROJECT_DIR, {"lake_bucket": settings.lake_bucket, **vars}, settings.project)  # not timed
 

@@ -6,27 +6,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import pytest
 
 from localgcp.dataform import RunResult, compile_project, run
 from rillflow.settings import Settings, load_settings
 from rillflow.warehouse import DuckDBWarehouse
+from streaming.sinks import HOURLY_SCHEMA
 
 PROJECT_DIR = Path(__file__).resolve().parents[2] / "dataform"
 #: One set of vars for every test, so the compile cache is hit after the first compile.
 #: The check window spans all test history (the default, 3 days, is what keeps daily checks flat).
 TEST_VARS = {"run_date": "2024-01-31", "freshness_max_age_days": "60", "check_window_days": "36500"}
-STREAMING_HOURLY = pa.schema(
-    [
-        ("window_start", pa.timestamp("us", tz="UTC")),
-        ("country", pa.string()),
-        ("platform", pa.string()),
-        ("event_type", pa.string()),
-        ("event_count", pa.int64()),
-        ("revenue_usd", pa.float64()),
-    ]
-)
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +30,7 @@ def settings(compiled: dict[str, Any]) -> Settings:
     """Settings on this test's RILLFLOW_HOME, with the streaming table the pipeline would have made."""
     s = load_settings()
     s.lake_dir.mkdir(parents=True, exist_ok=True)
-    DuckDBWarehouse(s.warehouse_path).write("streaming", "app_events_hourly", STREAMING_HOURLY.empty_table())
+    DuckDBWarehouse(s.warehouse_path).write("streaming", "app_events_hourly", HOURLY_SCHEMA.empty_table())
     return s
 
 
