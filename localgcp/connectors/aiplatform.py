@@ -10,17 +10,13 @@ from __future__ import annotations
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any
 
+from localgcp.connectors.timestamps import rfc3339_now
 from localgcp.workflows import errors
 
 PREFIX = "googleapis.aiplatform.v1.projects.locations.pipelineJobs"
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 @dataclass
@@ -30,7 +26,7 @@ class _Job:
     template: str
     parameters: dict[str, Any]
     state: str = "PIPELINE_STATE_RUNNING"
-    create_time: str = field(default_factory=_now)
+    create_time: str = field(default_factory=rfc3339_now)
     end_time: str | None = None
     error: str = ""
     outputs: dict[str, Any] = field(default_factory=dict)
@@ -71,7 +67,7 @@ class LocalPipelineJobs:
         except Exception as exc:  # recorded on the job; the workflow sees FAILED
             state, error, outputs = "PIPELINE_STATE_FAILED", f"{type(exc).__name__}: {exc}", {}
         with self._lock:
-            job.state, job.error, job.outputs, job.end_time = state, error, outputs, _now()
+            job.state, job.error, job.outputs, job.end_time = state, error, outputs, rfc3339_now()
 
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         with self._lock:

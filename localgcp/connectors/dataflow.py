@@ -10,9 +10,9 @@ from __future__ import annotations
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
+from localgcp.connectors.timestamps import rfc3339_now
 from localgcp.workflows import errors
 
 PREFIX = "googleapis.dataflow.v1b3.projects.locations"
@@ -26,7 +26,7 @@ class LocalJob:
     location: str
     parameters: dict[str, str]
     state: str = "JOB_STATE_RUNNING"
-    create_time: str = field(default_factory=lambda: datetime.now(UTC).isoformat().replace("+00:00", "Z"))
+    create_time: str = field(default_factory=rfc3339_now)
 
     def describe(self) -> dict[str, Any]:
         return {

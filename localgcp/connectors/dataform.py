@@ -12,10 +12,10 @@ from __future__ import annotations
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from localgcp.connectors.timestamps import rfc3339_now
 from localgcp.dataform.compile import compile_project
 from localgcp.dataform.graph import GraphError
 from localgcp.dataform.runner import run
@@ -26,16 +26,12 @@ PREFIX = "googleapis.dataform.v1beta1.projects.locations.repositories"
 PROJECT_DIR = Path(__file__).resolve().parents[2] / "dataform"
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
-
-
 @dataclass
 class _Invocation:
     name: str
     compilation: str
     state: str = "RUNNING"
-    start: str = field(default_factory=_now)
+    start: str = field(default_factory=rfc3339_now)
     end: str | None = None
     failures: str = ""
     actions: list[dict[str, Any]] = field(default_factory=list)
@@ -73,7 +69,7 @@ class LocalDataform:
             "gitCommitish": body.get("gitCommitish", "main"),
             "codeCompilationConfig": {"vars": vars_},
             "compilationErrors": compilation_errors,
-            "createTime": _now(),
+            "createTime": rfc3339_now(),
         }
 
     def create_invocation(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -134,7 +130,7 @@ class LocalDataform:
         except Exception as exc:  # the invocation fails; the workflow sees FAILED, not a crash
             state, failures, actions = "FAILED", f"{type(exc).__name__}: {exc}", []
         with self._lock:
-            inv.state, inv.failures, inv.actions, inv.end = state, failures, actions, _now()
+            inv.state, inv.failures, inv.actions, inv.end = state, failures, actions, rfc3339_now()
 
     def get_invocation(self, args: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
