@@ -7,6 +7,7 @@ and the ML pipelines — reconciles every flow, and prints what the warehouse no
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import click
@@ -16,6 +17,25 @@ from rich.table import Table
 from rillflow.commands.run import print_report, replay
 from rillflow.settings import Settings, get_settings
 from rillflow.warehouse import DuckDBWarehouse
+
+
+def ml_summary() -> list[str]:
+    """What the latest daily ML pipeline run did, model by model (trained, scored, or why it skipped)."""
+    from ml.pipelines.local_runner import list_pipeline_jobs
+
+    jobs = list_pipeline_jobs()
+    if not jobs:
+        return ["no ML pipeline has run yet"]
+    last = jobs[-1]
+    lines = [
+        f"latest pipeline {last.get('pipeline')} for {last.get('parameter_values', {}).get('as_of_date')}: {last.get('state')}"
+    ]
+    for model, outcome in sorted((last.get("outputs") or {}).items()):
+        if isinstance(outcome, dict) and outcome.get("skipped"):
+            lines.append(f"  {model}: skipped — {outcome.get('reason')}")
+        else:
+            lines.append(f"  {model}: {json.dumps(outcome, default=str)[:300]}")
+    return lines
 
 
 def warehouse_summary(settings: Settings) -> list[tuple[str, int]]:
@@ -61,6 +81,9 @@ def demo_command(first_day: datetime, days: int, app_events_per_day: int) -> Non
     for name, n in warehouse_summary(settings):
         table.add_row(name, f"{n:,}")
     console.print(table)
+    console.print("[bold]ML[/]")
+    for line in ml_summary():
+        console.print("  " + line)
     console.print(
         'Inspect: [cyan]rillflow sql "SELECT * FROM warehouse.fct_sales LIMIT 5"[/], '
         "[cyan]rillflow workflows list[/]; keep the stack up with [cyan]rillflow local up[/] first."
