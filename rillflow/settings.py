@@ -60,7 +60,8 @@ class Settings:
     @property
     def warehouse_path(self) -> Path:
         """The DuckDB file standing in for BigQuery (datasets = schemas)."""
-        return self.home / "warehouse.duckdb"
+        # the file name is the DuckDB catalog name: it must not equal a dataset (e.g. "warehouse")
+        return self.home / "rillflow.duckdb"
 
     @property
     def gcs_root(self) -> Path:

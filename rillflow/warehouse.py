@@ -40,7 +40,7 @@ class Warehouse(Protocol):
 
 
 class DuckDBWarehouse:
-    """The local warehouse: ``<RILLFLOW_HOME>/warehouse.duckdb``."""
+    """The local warehouse: ``<RILLFLOW_HOME>/rillflow.duckdb``."""
 
     def __init__(self, path: Path, lock_timeout_s: float = 120.0) -> None:
         self.path = Path(path)

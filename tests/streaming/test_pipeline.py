@@ -24,7 +24,7 @@ def test_options_default_from_settings(monkeypatch: pytest.MonkeyPatch, tmp_path
     o = pl.resolve(PipelineOptions([]))
     assert o.input_subscription == "projects/proj-x/subscriptions/app-events-beam"
     assert o.lake_uri == "gs://rillflow-lake"
-    assert o.warehouse == "duckdb" and o.duckdb_path.endswith("warehouse.duckdb")
+    assert o.warehouse == "duckdb" and o.duckdb_path.endswith("rillflow.duckdb")
     assert o.allowed_lateness_s == 600
     assert not pl.is_bounded(PipelineOptions([]))
 
