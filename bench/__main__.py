@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     if not selected:
         print(f"no benchmark id starts with {args.only!r}; known: {', '.join(sorted(BENCHMARKS))}")
         return 2
-    console = Console()
+    console = Console(width=max(Console().width, 140))
     results: dict[str, Result] = {}
     for bench_id in selected:
         console.print(f"[bold]running[/] {bench_id} …")
