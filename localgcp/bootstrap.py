@@ -18,6 +18,7 @@ APP_EVENT_SCHEMA_ID = "app-event-batch"
 
 def bootstrap(settings: Settings) -> None:
     """Requires the emulator host variables to be set in this process's environment."""
+    _streaming_table(settings)
     client = storage.Client(project=settings.project)
     with contextlib.suppress(gexc.Conflict):
         client.create_bucket(settings.lake_bucket)
@@ -65,3 +66,13 @@ def bootstrap(settings: Settings) -> None:
             }
         with contextlib.suppress(gexc.AlreadyExists):
             subscriber.create_subscription(request=request)
+
+
+def _streaming_table(settings: Settings) -> None:
+    """The table the streaming job merges into exists before its first write (terraform creates
+    it in BigQuery), so the BI views over it resolve from day one."""
+    from rillflow.warehouse import DuckDBWarehouse
+    from streaming.sinks import HOURLY_SCHEMA, HOURLY_TABLE
+
+    dataset, table = HOURLY_TABLE
+    DuckDBWarehouse(settings.warehouse_path).write(dataset, table, HOURLY_SCHEMA.empty_table(), mode="append")

@@ -14,6 +14,8 @@ from localgcp.scheduler import Firing, SchedulerClient, firings
 from localgcp.triggers import Declaration
 
 MINUTELY = "* * * * *"
+#: numeric fields of function replies that identify rather than count (never summed)
+IDENTIFIER_FIELDS = frozenset({"generation", "shard", "shards"})
 
 
 @dataclass
@@ -28,6 +30,8 @@ class ReplayReport:
         if isinstance(payload, dict):
             sums = self.totals.setdefault(function, {})
             for key, value in payload.items():
+                if key in IDENTIFIER_FIELDS:
+                    continue
                 if isinstance(value, int | float) and not isinstance(value, bool):
                     sums[key] = sums.get(key, 0) + value
 

@@ -93,3 +93,24 @@ resource "google_cloud_scheduler_job" "streaming_launcher" {
     }
   }
 }
+
+# The hourly aggregates the streaming job merges into (Storage Write API on Dataflow).
+resource "google_bigquery_table" "app_events_hourly" {
+  dataset_id          = google_bigquery_dataset.layer["streaming"].dataset_id
+  table_id            = "app_events_hourly"
+  deletion_protection = true
+  time_partitioning {
+    type  = "DAY"
+    field = "window_start"
+  }
+  clustering = ["country", "platform", "event_type"]
+  schema = jsonencode([
+    { name = "window_start", type = "TIMESTAMP", mode = "REQUIRED" },
+    { name = "country", type = "STRING", mode = "REQUIRED" },
+    { name = "platform", type = "STRING", mode = "REQUIRED" },
+    { name = "event_type", type = "STRING", mode = "REQUIRED" },
+    { name = "event_count", type = "INT64", mode = "REQUIRED" },
+    { name = "revenue_usd", type = "FLOAT64", mode = "REQUIRED" },
+    { name = "updated_at", type = "TIMESTAMP", mode = "REQUIRED" },
+  ])
+}

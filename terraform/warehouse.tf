@@ -1,6 +1,8 @@
 # BigQuery datasets (the medallion layers) and the Dataform repository that builds them.
 locals {
-  datasets = ["bronze", "staging", "intermediate", "warehouse", "ml", "bi", "assertions", "streaming"]
+  # exactly the datasets the Dataform project writes (dataform/workflow_settings.yaml and each
+  # model's schema) plus the streaming pipeline's
+  datasets = ["bronze", "staging", "intermediate", "marts", "ml", "bi", "dataform_assertions", "streaming"]
 }
 
 resource "google_bigquery_dataset" "layer" {

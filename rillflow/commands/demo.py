@@ -85,7 +85,7 @@ def demo_command(first_day: datetime, days: int, app_events_per_day: int) -> Non
     for line in ml_summary():
         console.print("  " + line)
     console.print(
-        'Inspect: [cyan]rillflow sql "SELECT * FROM warehouse.fct_sales LIMIT 5"[/], '
+        'Inspect: [cyan]rillflow sql "SELECT * FROM marts.fct_sales LIMIT 5"[/], '
         "[cyan]rillflow workflows list[/]; keep the stack up with [cyan]rillflow local up[/] first."
     )
     if not all(c.ok for c in counts):

@@ -89,3 +89,16 @@ def test_pubsub_schema_file_is_the_contract() -> None:
 def test_no_secret_values_in_terraform(tf_text: str) -> None:
     assert not re.search(r"secret_data\s*=", tf_text), "secret values are added outside terraform"
     assert not re.search(r"(?i)(api_key|password|token)\s*=\s*\"[^\"$]+\"", tf_text)
+
+
+def test_datasets_are_the_ones_dataform_and_streaming_write() -> None:
+    import yaml
+
+    settings = yaml.safe_load((ROOT / "dataform" / "workflow_settings.yaml").read_text())
+    schemas = {settings["defaultDataset"], settings["defaultAssertionDataset"], "streaming"}
+    for sqlx in (ROOT / "dataform" / "definitions").rglob("*.sqlx"):
+        match = re.search(r'^\s*schema:\s*"([^"]+)"', sqlx.read_text(), re.MULTILINE)
+        if match:
+            schemas.add(match.group(1))
+    datasets = _load("warehouse.tf")["locals"][0]["datasets"]
+    assert set(datasets) == schemas
