@@ -32,6 +32,7 @@ SALES_LINE_SCHEMA = pa.schema(
         pa.field("category", pa.string(), nullable=False),
         pa.field("quantity", pa.int32(), nullable=False),
         pa.field("unit_price", pa.float64(), nullable=False),
+        #: an amount in ``currency`` taken off the line: net = quantity * unit_price - discount
         pa.field("discount", pa.float64(), nullable=False),
     ],
     metadata={"contract": "sales_line", "version": "1"},

@@ -32,9 +32,9 @@ def _sales_fixture(lake: Path) -> None:
         lake,
         "2024-01-08",
         [
-            sale("o1", 1, "2024-01-08T10:00:00", "c1", quantity=2, unit_price=10.0, discount=0.1),
+            sale("o1", 1, "2024-01-08T10:00:00", "c1", quantity=2, unit_price=10.0, discount=2.0),
             sale(
-                "o1", 1, "2024-01-08T10:00:00", "c1", quantity=2, unit_price=10.0, discount=0.1
+                "o1", 1, "2024-01-08T10:00:00", "c1", quantity=2, unit_price=10.0, discount=2.0
             ),  # re-delivered
             sale("o1", 2, "2024-01-08T10:00:00", "c1", product_id="p-2", product_name="Mug", unit_price=5.0),
             sale(
@@ -49,6 +49,8 @@ def _sales_fixture(lake: Path) -> None:
             ),
             sale("o3", 1, "2024-01-08T13:00:00", "c3", quantity=0),
             sale("o4", 1, "2024-01-08T14:00:00", "c4", status="lost"),
+            # discount is an amount in the order's currency: more than the line is worth is invalid
+            sale("o6", 1, "2024-01-08T15:00:00", "c4", quantity=1, unit_price=5.0, discount=6.0),
         ],
     )
     write_sales(
@@ -95,13 +97,14 @@ def test_sales_marts_rejects_and_reconciliation(
     assert rejects == [
         {"order_id": "o3", "reject_reason": "quantity must be a positive integer"},
         {"order_id": "o4", "reject_reason": "unknown status"},
+        {"order_id": "o6", "reject_reason": "discount must be between 0 and the line amount"},
     ]
     counts = query(
         "SELECT COUNT(*) AS bronze, COUNTIF(reject_reason IS NULL AND copy_rank = 1) AS staged, "
         "COUNTIF(reject_reason IS NOT NULL) AS rejected, COUNTIF(reject_reason IS NULL AND copy_rank > 1) AS dups "
         "FROM staging.stg_sales__order_lines_checked".replace("COUNTIF(", "COUNT_IF(")
     )
-    assert counts == [{"bronze": 7, "staged": 4, "rejected": 2, "dups": 1}]
+    assert counts == [{"bronze": 8, "staged": 4, "rejected": 3, "dups": 1}]
     customers = query(
         "SELECT customer_id, customer_segment, country_code, first_order_date, last_order_date, "
         "completed_orders, lifetime_revenue_usd FROM marts.dim_customer ORDER BY customer_id"
