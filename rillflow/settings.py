@@ -54,6 +54,13 @@ class Settings:
     startups_api_failure_rate: float = 0.0
     #: seed of every simulated source (sales, clickstream, startups, app events)
     seed: int = 42
+    n_customers: int = 2000
+    #: the app-event publisher's rate when its scheduler job names none
+    app_events_per_day: int = 150_000
+    #: host:port of a local Workflows service; empty = Google's endpoint with default credentials
+    workflows_host: str = ""
+    #: bucket of model artifacts; empty = ``<project>-ml-artifacts``
+    ml_artifacts_bucket: str = ""
     ports: Ports = field(default_factory=Ports)
 
     # --- derived locations (local mode) -------------------------------------------------
@@ -121,6 +128,10 @@ def load_settings() -> Settings:
         startups_api_url=_env("RILLFLOW_STARTUPS_API_URL", ""),
         startups_api_failure_rate=float(_env("RILLFLOW_STARTUPS_API_FAILURE_RATE", "0")),
         seed=int(_env("RILLFLOW_SEED", str(base.seed))),
+        n_customers=int(_env("RILLFLOW_N_CUSTOMERS", str(base.n_customers))),
+        app_events_per_day=int(_env("RILLFLOW_APP_EVENTS_PER_DAY", str(base.app_events_per_day))),
+        workflows_host=_env("RILLFLOW_WORKFLOWS_HOST", ""),
+        ml_artifacts_bucket=_env("RILLFLOW_ML_ARTIFACTS_BUCKET", ""),
         ports=_ports_from_env(),
     )
 

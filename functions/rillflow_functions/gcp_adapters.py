@@ -25,7 +25,6 @@ from rillflow_functions.ports import (
 )
 
 T = TypeVar("T")
-WORKFLOWS_HOST_ENV = "RILLFLOW_WORKFLOWS_HOST"
 
 
 class _FirestoreTransactionView:
@@ -219,24 +218,12 @@ def make_publisher() -> PubSubPublisher:
 
 
 def make_workflow_launcher() -> WorkflowsLauncher:
-    from google.cloud.workflows import executions_v1
+    from rillflow.workflows_client import default_executions_client
 
     settings = get_settings()
-    host = os.environ.get(WORKFLOWS_HOST_ENV, "")
-    if host:
-        import grpc
-        from google.auth.credentials import AnonymousCredentials
-        from google.cloud.workflows.executions_v1.services.executions.transports import (
-            ExecutionsGrpcTransport,
-        )
-
-        transport = ExecutionsGrpcTransport(
-            channel=grpc.insecure_channel(host), credentials=AnonymousCredentials()
-        )
-        client = executions_v1.ExecutionsClient(transport=transport)
-    else:
-        client = executions_v1.ExecutionsClient()
-    return WorkflowsLauncher(client, settings.project, settings.region)
+    return WorkflowsLauncher(
+        default_executions_client(settings.workflows_host), settings.project, settings.region
+    )
 
 
 def make_startups_api() -> RequestsStartupsApi:

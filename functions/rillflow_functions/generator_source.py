@@ -1,18 +1,13 @@
 """The :class:`~rillflow_functions.ports.Generators` port over ``rillflow.generators``.
 
 Imported lazily (only the generating functions need it). The generator configuration is
-deployment configuration, read from the environment with the defaults the demo uses.
+deployment configuration, read once in ``rillflow.settings`` with the defaults the demo uses.
 """
 
 from __future__ import annotations
 
-import os
 from datetime import date, datetime
 from typing import Any
-
-SEED_ENV = "RILLFLOW_SEED"
-CUSTOMERS_ENV = "RILLFLOW_N_CUSTOMERS"
-APP_EVENTS_PER_DAY_ENV = "RILLFLOW_APP_EVENTS_PER_DAY"
 
 
 class SyntheticSources:
@@ -45,8 +40,7 @@ class SyntheticSources:
 
 
 def make_generators() -> SyntheticSources:
-    return SyntheticSources(
-        seed=int(os.environ.get(SEED_ENV, "42")),
-        n_customers=int(os.environ.get(CUSTOMERS_ENV, "2000")),
-        app_events_per_day=int(os.environ.get(APP_EVENTS_PER_DAY_ENV, "150000")),
-    )
+    from rillflow.settings import get_settings
+
+    s = get_settings()
+    return SyntheticSources(seed=s.seed, n_customers=s.n_customers, app_events_per_day=s.app_events_per_day)

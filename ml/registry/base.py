@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,7 +20,8 @@ def artifacts_bucket() -> str:
     """The bucket holding model artifacts (``RILLFLOW_ML_ARTIFACTS_BUCKET``, default ``<project>-ml-artifacts``)."""
     from rillflow.settings import get_settings
 
-    return os.environ.get("RILLFLOW_ML_ARTIFACTS_BUCKET") or f"{get_settings().project}-ml-artifacts"
+    settings = get_settings()
+    return settings.ml_artifacts_bucket or f"{settings.project}-ml-artifacts"
 
 
 @dataclass(frozen=True)

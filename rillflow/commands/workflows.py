@@ -64,7 +64,7 @@ def run_command(file: str, data: str | None, env_pairs: tuple[str, ...], time_sc
 
 
 def _client(address: str | None) -> Any:
-    from localgcp.workflows.client import executions_client
+    from rillflow.workflows_client import executions_client
 
     return executions_client(address or get_settings().emulator_host("workflows"))
 

@@ -26,7 +26,7 @@ from localgcp.replay import Replay
 from localgcp.scheduler import SchedulerClient
 from localgcp.stack import LocalStack
 from localgcp.testing import running_stack, use_stack_env
-from localgcp.workflows.client import executions_client
+from rillflow.workflows_client import executions_client
 
 pytestmark = pytest.mark.e2e
 

@@ -16,8 +16,8 @@ from google.cloud.workflows.executions_v1.types import ExecutionView
 from localgcp.events import NullSink
 from localgcp.services.base import ServiceContext
 from localgcp.workflows import ConnectorRegistry
-from localgcp.workflows.client import executions_client
 from localgcp.workflows.service import WorkflowsService
+from rillflow.workflows_client import executions_client
 
 PARENT = "projects/proj-t/locations/europe-west1/workflows"
 

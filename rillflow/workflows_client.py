@@ -1,4 +1,7 @@
-"""How code reaches the local Workflows service with Google's own client library."""
+"""The Workflows Executions client: Google's own, pointed at the local service when an address is set.
+
+Shared by the functions (which start the daily pipeline), the CLI and the tests; the functions
+are deployed without ``localgcp``, so it lives here."""
 
 from __future__ import annotations
 
@@ -18,3 +21,8 @@ def executions_client(address: str) -> ExecutionsClient:
     channel = grpc.insecure_channel(address)
     transport = ExecutionsGrpcTransport(host=address, channel=channel, credentials=AnonymousCredentials())
     return ExecutionsClient(client_options=ClientOptions(api_endpoint=address), transport=transport)
+
+
+def default_executions_client(address: str = "") -> ExecutionsClient:
+    """The cloud client (default credentials), or the local service's when ``address`` is given."""
+    return executions_client(address) if address else ExecutionsClient()
