@@ -14,7 +14,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from rillflow.commands.run import print_report, replay
+from rillflow.commands.run import print_reconciliation, print_report, replay
 from rillflow.settings import Settings, get_settings
 from rillflow.warehouse import DuckDBWarehouse
 
@@ -72,9 +72,7 @@ def demo_command(first_day: datetime, days: int, app_events_per_day: int) -> Non
     console.rule(f"Rillflow demo: {days} days from {first_day:%Y-%m-%d}, state in {settings.home}")
     report, counts = replay(settings, first_day.date(), days, app_events_per_day, console)
     print_report(report, console)
-    console.print("[bold]Reconciliation[/] (generated = landed + quarantined)")
-    for count in counts:
-        console.print("  " + count.line(), style="green" if count.ok else "red")
+    reconciled = print_reconciliation(counts, console)
     table = Table(title=f"Warehouse ({settings.warehouse_path})")
     table.add_column("table")
     table.add_column("rows", justify="right")
@@ -88,5 +86,5 @@ def demo_command(first_day: datetime, days: int, app_events_per_day: int) -> Non
         'Inspect: [cyan]rillflow sql "SELECT * FROM marts.fct_sales LIMIT 5"[/], '
         "[cyan]rillflow workflows list[/]; keep the stack up with [cyan]rillflow local up[/] first."
     )
-    if not all(c.ok for c in counts):
+    if not reconciled:
         raise SystemExit(1)

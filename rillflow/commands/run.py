@@ -114,6 +114,14 @@ def print_report(report: ReplayReport, console: Console) -> None:
     console.print(table)
 
 
+def print_reconciliation(counts: list[FlowCount], console: Console) -> bool:
+    """One line per flow; True when every flow adds up."""
+    console.print("[bold]Reconciliation[/] (generated = landed + quarantined)")
+    for count in counts:
+        console.print("  " + count.line(), style="green" if count.ok else "red")
+    return all(c.ok for c in counts)
+
+
 @click.command("run")
 @click.option(
     "--from", "first_day", type=click.DateTime(["%Y-%m-%d"]), default="2026-01-01", show_default=True
@@ -128,8 +136,5 @@ def run_command(first_day: datetime, days: int, app_events_per_day: int) -> None
     settings = get_settings()
     report, counts = replay(settings, first_day.date(), days, app_events_per_day, console)
     print_report(report, console)
-    console.print("[bold]Reconciliation[/] (generated = landed + quarantined)")
-    for count in counts:
-        console.print("  " + count.line(), style="green" if count.ok else "red")
-    if not all(c.ok for c in counts):
+    if not print_reconciliation(counts, console):
         raise SystemExit(1)
