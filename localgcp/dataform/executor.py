@@ -4,7 +4,7 @@ Materialisations follow Dataform on BigQuery: ``view`` / ``table`` are replaced;
 creates the table from ``query`` on its first run (or with full refresh, unless ``protected``) and
 otherwise runs ``incrementalQuery`` and merges on ``uniqueKey`` (delete the incoming keys, insert
 the incoming rows, in one transaction; plain append without a key). An assertion fails its action
-when its query returns rows, and the rows are kept in the result. An action whose upstream failed
+when its query returns rows, and the rows are kept in the result (locally its failing rows are kept as a table, see ``_assertion``). An action whose upstream failed
 in this run is skipped, as Dataform does.
 """
 
@@ -169,8 +169,15 @@ class Executor:
         return rows
 
     def _assertion(self, action: Action) -> int | None:
-        self._replace(action.target, "view", self._query(action.query))
-        failing = int(self.con.execute(f"SELECT COUNT(*) FROM {action.target.local}").fetchone()[0])
+        """Keep the failing rows of this run as a table in the assertion dataset.
+
+        BigQuery keeps an assertion as a view and queries it. Locally a view would be bound twice
+        (once when created, once when counted), and binding a query over a hive-partitioned
+        external table lists every file of its history; materialising the rows binds it once, and
+        ``SELECT * FROM dataform_assertions.<name>`` shows what failed in the latest run.
+        """
+        self._replace(action.target, "table", self._query(action.query))
+        failing = self._count(action.target)
         if failing:
             cur = self.con.execute(f"SELECT * FROM {action.target.local} LIMIT {MAX_FAILING_ROWS}")
             columns = [d[0] for d in cur.description]
