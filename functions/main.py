@@ -24,6 +24,7 @@ from rillflow_functions import (
     clients,
     firestore_values,
     http_io,
+    lake_compaction,
     sale_events,
     sales_jobs,
     startups_ingest,
@@ -97,6 +98,23 @@ def export_sales(request: Any) -> Any:
     """Called by the daily workflow with ``{"date": "YYYY-MM-DD"}``: ``{"rows", "orders", "uri"}``."""
     day = http_io.day_param(http_io.json_body(request), http_io.yesterday_utc(request))
     return _reply(sales_jobs.export_sales(clients.documents(), clients.lake(), day))
+
+
+@functions_framework.http
+def compact_app_events(request: Any) -> Any:
+    """Called by the daily workflow with ``{"date": "YYYY-MM-DD", "days": n}``: each day's streaming
+    files (``lake/app_events/dt=D/``) for the n days up to ``date`` become one file (default:
+    yesterday and the two days before it, where late files land)."""
+    body = http_io.json_body(request)
+    day = http_io.day_param(body, http_io.yesterday_utc(request))
+    days = http_io.int_param(body, "days", 3)
+    if not 1 <= days <= 31:
+        return _reply({"error": f"'days' must be between 1 and 31, got {days}"}, 400)
+    try:
+        return _reply(lake_compaction.compact_days(clients.lake(), day, days))
+    except lake_compaction.CompactionError as exc:
+        log.error("compact_app_events %s: %s (that day is left as it was)", day, exc)
+        return _reply({"error": str(exc), "date": day.isoformat()}, 409)
 
 
 @functions_framework.cloud_event

@@ -174,6 +174,7 @@ class LocalStack:
         }
         if self.functions is not None:
             env["EXPORT_SALES_URL"] = self.functions.url("export_sales")
+            env["COMPACT_APP_EVENTS_URL"] = self.functions.url("compact_app_events")
         port = 0 if self.free_ports else s.ports.workflows
         ctx = ServiceContext(LOOPBACK, port, s.home, s.project, self._sink)
         registry = register_all(ConnectorRegistry(), s, self.dataflow)

@@ -29,6 +29,12 @@ locals {
       bucket_roles  = ["roles/storage.objectUser"]
       memory        = "1Gi"
     }
+    compact_app_events = {
+      project_roles = []
+      # list, read, create and delete objects in the lake bucket; nothing else
+      bucket_roles = ["roles/storage.objectUser"]
+      memory       = "2Gi"
+    }
     on_bronze_object_finalized = {
       project_roles = ["roles/datastore.user", "roles/workflows.invoker"]
       bucket_roles  = ["roles/storage.objectViewer", "roles/storage.objectCreator"]

@@ -23,9 +23,10 @@ resource "google_pubsub_topic_iam_member" "workflows_alerts" {
   member = "serviceAccount:${google_service_account.workflows.email}"
 }
 
-resource "google_cloud_run_service_iam_member" "workflows_invokes_export" {
+resource "google_cloud_run_service_iam_member" "workflows_invokes" {
+  for_each = toset(["export_sales", "compact_app_events"])
   location = var.region
-  service  = google_cloudfunctions2_function.fn["export_sales"].service_config[0].service
+  service  = google_cloudfunctions2_function.fn[each.key].service_config[0].service
   role     = "roles/run.invoker"
   member   = "serviceAccount:${google_service_account.workflows.email}"
 }
@@ -45,6 +46,7 @@ resource "google_workflows_workflow" "daily_pipeline" {
   source_contents = file("${path.module}/../workflows/daily_pipeline.yaml")
   user_env_vars = {
     EXPORT_SALES_URL         = google_cloudfunctions2_function.fn["export_sales"].service_config[0].uri
+    COMPACT_APP_EVENTS_URL   = google_cloudfunctions2_function.fn["compact_app_events"].service_config[0].uri
     DATAFORM_REPOSITORY      = google_dataform_repository.rillflow.name
     DATAFORM_RELEASE_CONFIG  = google_dataform_repository_release_config.main.name
     DATAFORM_SERVICE_ACCOUNT = google_service_account.dataform.email

@@ -149,6 +149,18 @@ class GcsBucket:
             raise ObjectNotFound(f"gs://{self.bucket}/{name}#{generation}") from exc
         return self._info(blob)
 
+    def list(self, prefix: str) -> list[ObjectInfo]:
+        return sorted(
+            (self._info(b) for b in self.client.list_blobs(self.bucket, prefix=prefix)), key=lambda o: o.name
+        )
+
+    def delete(self, name: str, if_generation_match: int) -> bool:
+        try:
+            self._bucket.blob(name).delete(if_generation_match=if_generation_match)
+        except (gexc.NotFound, gexc.PreconditionFailed):
+            return False
+        return True
+
 
 class PubSubPublisher:
     def __init__(self, client: Any, project: str) -> None:

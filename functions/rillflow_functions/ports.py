@@ -93,6 +93,12 @@ class ObjectStore(Protocol):
 
     def copy(self, name: str, generation: int, new_name: str) -> ObjectInfo: ...
 
+    def list(self, prefix: str) -> list[ObjectInfo]:
+        """The live objects whose names start with ``prefix``, by name."""
+
+    def delete(self, name: str, if_generation_match: int) -> bool:
+        """Delete that generation; False when it is gone already or was replaced by a newer one."""
+
 
 class MessagePublisher(Protocol):
     def publish_all(self, topic: str, messages: Sequence[tuple[bytes, Mapping[str, str]]]) -> list[str]:

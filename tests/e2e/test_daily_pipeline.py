@@ -1,7 +1,7 @@
 """End to end: the daily Cloud Workflow, run locally from the same YAML terraform deploys.
 
-Two replayed days start the workflow from on_bronze_object_finalized; it exports sales,
-runs Dataform through the connector (polled), starts the Vertex pipeline (polled) and records
+Two replayed days start the workflow from on_bronze_object_finalized; it compacts the day's
+streaming files in the app-events lake, exports sales, runs Dataform through the connector (polled), starts the Vertex pipeline (polled) and records
 the run in Firestore. Then the failure paths: a transient export failure retried to success,
 stale data failing a Dataform assertion (the run fails, the alert is published), and repeated
 starts for one day leading to one execution.
@@ -9,6 +9,7 @@ starts for one day leading to one execution.
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 import time
@@ -17,16 +18,21 @@ from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import requests
-from google.cloud import firestore, pubsub_v1  # type: ignore[attr-defined]
+from google.cloud import firestore, pubsub_v1, storage  # type: ignore[attr-defined]
 from google.cloud.workflows.executions_v1.types import Execution
 
 from localgcp.replay import Replay
 from localgcp.scheduler import SchedulerClient
 from localgcp.stack import LocalStack
 from localgcp.testing import running_stack, use_stack_env
+from rillflow.warehouse import DuckDBWarehouse
 from rillflow.workflows_client import executions_client
+from streaming.sinks import APP_EVENT_SCHEMA
+from tests.dataform.lake import app_event
 
 pytestmark = pytest.mark.e2e
 
@@ -40,6 +46,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         assert running.router is not None
         running.router.journal = []
         s = running.settings
+        _stream_minute_files(running)
         replay = Replay(
             running.declaration,
             SchedulerClient(running.function_url, s.project, s.region),
@@ -48,6 +55,21 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         )
         replay.run(FIRST_DAY, DAYS)
         yield running
+
+
+MINUTE_FILES = 5
+
+
+def _stream_minute_files(stack: LocalStack) -> None:
+    """What the streaming job leaves in the lake on the first day: one small file per minute."""
+    use_stack_env(stack)
+    bucket = storage.Client().bucket(stack.settings.lake_bucket)
+    for minute in range(MINUTE_FILES):
+        rows = [app_event(f"ae-{minute}-{k}", f"2026-01-01T12:{minute:02d}:{k:02d}") for k in range(4)]
+        buf = io.BytesIO()
+        pq.write_table(pa.Table.from_pylist(rows, schema=APP_EVENT_SCHEMA), buf)
+        name = f"lake/app_events/dt=2026-01-01/part-20260101T12{minute:02d}-000-e2e.parquet"
+        bucket.blob(name).upload_from_string(buf.getvalue(), if_generation_match=0)
 
 
 def _executions(stack: LocalStack) -> list[Execution]:
@@ -81,13 +103,26 @@ def test_each_replayed_day_ran_the_whole_pipeline_once(stack: LocalStack) -> Non
         assert execution.state == Execution.State.SUCCEEDED, execution.error.payload
         result = json.loads(execution.result)
         assert result["status"] == "SUCCEEDED" and result["exported_rows"] > 0
-        assert set(result["timings"]) == {"export_sales_s", "dataform_s", "vertex_s"}
+        assert set(result["timings"]) == {"compact_app_events_s", "export_sales_s", "dataform_s", "vertex_s"}
     runs = firestore.Client().collection("pipeline_runs").stream()
     recorded = {doc.id: doc.to_dict() or {} for doc in runs}
     assert {r["status"] for r in recorded.values()} == {"SUCCEEDED"}
     assert {r["date"] for r in recorded.values()} == {"2026-01-01", "2026-01-02"}
     marts = stack.settings.warehouse_path
     assert marts.exists()
+
+
+def test_the_days_streaming_files_were_compacted_into_one_and_staged(stack: LocalStack) -> None:
+    use_stack_env(stack)
+    blobs = list(storage.Client().list_blobs(stack.settings.lake_bucket, prefix="lake/app_events/"))
+    assert [b.name.rsplit("/", 1)[1].split("-")[0] for b in blobs] == ["compacted"]
+    table = pq.read_table(io.BytesIO(blobs[0].download_as_bytes()))
+    assert sorted(table.column("event_id").to_pylist()) == sorted(
+        f"ae-{m}-{k}" for m in range(MINUTE_FILES) for k in range(4)
+    )
+    with DuckDBWarehouse(stack.settings.warehouse_path).connect(read_only=True) as con:
+        staged = con.execute("SELECT COUNT(*) FROM staging.stg_app__events").fetchone()
+    assert staged == (MINUTE_FILES * 4,)
 
 
 class _FlakyProxy:

@@ -4,6 +4,7 @@ generation preconditions and keep every generation readable."""
 
 from __future__ import annotations
 
+import builtins
 import copy
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -205,12 +206,19 @@ class InMemoryBucket:
         with self._lock:
             return self._put(name, data, "application/octet-stream", dict(metadata or {}))
 
-    def delete(self, name: str) -> None:
+    def delete(self, name: str, if_generation_match: int | None = None) -> bool:
         with self._lock:
-            self.live.pop(name, None)
+            if name not in self.live or if_generation_match not in (None, self.live[name]):
+                return False
+            del self.live[name]
+            return True
 
     def names(self) -> list[str]:
         return sorted(self.live)
+
+    def list(self, prefix: str) -> builtins.list[ObjectInfo]:
+        with self._lock:
+            return [self._info(n, g) for n, g in sorted(self.live.items()) if n.startswith(prefix)]
 
 
 class RecordingPublisher:

@@ -130,10 +130,19 @@ def test_unknown_bronze_path_is_quarantined(ports, app_client) -> None:  # type:
 
 
 def test_ingest_startups_end_to_end_with_retries(ports, app_client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import threading
     import time
 
     slept: list[float] = []
-    monkeypatch.setattr(time, "sleep", slept.append)
+    real_sleep, this_thread = time.sleep, threading.current_thread()
+
+    def sleep(seconds: float) -> None:  # only this test's sleeps; emulator threads left alone
+        if threading.current_thread() is this_thread:
+            slept.append(seconds)
+        else:
+            real_sleep(seconds)
+
+    monkeypatch.setattr(time, "sleep", sleep)
     ports.startups_api.records = [samples.startup(i, f"2026-01-0{1 + i % 5}T00:00:00Z") for i in range(7)]
     ports.startups_api.failures = [HttpReply(429, {"Retry-After": "1"}, b""), HttpReply(502, {}, b"")]
     client = app_client("ingest_startups")
