@@ -111,7 +111,8 @@ def write_clickstream(
 
 
 def write_app_events(lake: Path, day: dt.date, events_per_hour: int, rng: np.random.Generator) -> int:
-    total = 0
+    """One Parquet file for the day: the lake as the daily ``compact_app_events`` job leaves it."""
+    tables = []
     for hour in range(24):
         n = events_per_hour
         start = np.datetime64(f"{day.isoformat()}T{hour:02d}:00:00", "us")
@@ -130,7 +131,7 @@ def write_app_events(lake: Path, day: dt.date, events_per_hour: int, rng: np.ran
                 "event_type": kind,
                 "session_id": [f"as-{s}" for s in rng.integers(0, 20000, n)],
                 "price": pa.array(price, from_pandas=True),
-                "currency": pa.array([("USD" if p else None) for p in purchase]),
+                "currency": pa.array([("USD" if p else None) for p in purchase], pa.string()),
                 "revenue_usd": pa.array(price, from_pandas=True),
                 "rating": pa.array([None] * n, pa.int32()),
                 "app_version": ["1.0"] * n,
@@ -138,12 +139,12 @@ def write_app_events(lake: Path, day: dt.date, events_per_hour: int, rng: np.ran
                 "os_version": ["14"] * n,
             }
         )
-        table = pa.concat_tables([table, table.slice(0, 2)])  # at-least-once re-deliveries
-        folder = lake / "lake" / "app_events" / f"dt={day}" / f"hour={hour:02d}"
-        folder.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, folder / "part-00000.parquet")
-        total += table.num_rows
-    return total
+        tables.append(pa.concat_tables([table, table.slice(0, 2)]))  # at-least-once re-deliveries
+    folder = lake / "lake" / "app_events" / f"dt={day}"
+    folder.mkdir(parents=True, exist_ok=True)
+    day_table = pa.concat_tables(tables)
+    pq.write_table(day_table, folder / "compacted-synth.parquet")
+    return day_table.num_rows
 
 
 def write_startups(lake: Path, day: dt.date, load_type: str, startups: int, rng: np.random.Generator) -> int:

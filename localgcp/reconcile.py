@@ -76,7 +76,7 @@ def _app_events(settings: Settings, days: Iterable[str]) -> tuple[int, int]:
     """Event rows in the lake and dead-lettered events (undecodable, invalid or late)."""
     landed = dead = 0
     for dt in days:
-        for path in sorted((settings.lake_dir / "lake" / "app_events" / f"dt={dt}").glob("hour=*/*.parquet")):
+        for path in sorted((settings.lake_dir / "lake" / "app_events" / f"dt={dt}").glob("*.parquet")):
             landed += pq.ParquetFile(path).metadata.num_rows
         for path in sorted((settings.lake_dir / "deadletter" / "app_events" / f"dt={dt}").glob("*.jsonl")):
             dead += sum(1 for line in path.read_text().splitlines() if line.strip())

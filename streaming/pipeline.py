@@ -27,7 +27,7 @@ Two modes, chosen by the options alone:
   events of that run, so drain a backlog in one run (as ``rillflow demo`` does after
   publishing) rather than several runs that split an hour.
 
-Outputs: ``<lake>/lake/app_events/dt=YYYY-MM-DD/hour=HH/part-*.parquet``, the warehouse table
+Outputs: ``<lake>/lake/app_events/dt=YYYY-MM-DD/part-*.parquet``, the warehouse table
 ``streaming.app_events_hourly`` (merge on window_start, country, platform, event_type), and dead
 letters (undecodable messages, invalid events, late events) as JSONL under
 ``<lake>/deadletter/app_events/dt=YYYY-MM-DD/`` and, with ``--deadletter_topic``, on that topic.

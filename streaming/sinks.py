@@ -92,14 +92,16 @@ def content_digest(ids: Iterable[str]) -> str:
 
 
 def lake_object_name(window_start_us: int, shard: int, event_ids: Iterable[str]) -> str:
-    """``lake/app_events/dt=YYYY-MM-DD/hour=HH/part-<YYYYMMDDTHHMM>-<shard>-<digest>.parquet``.
+    """``lake/app_events/dt=YYYY-MM-DD/part-<YYYYMMDDTHHMM>-<shard>-<digest>.parquet``.
 
     Deterministic per window pane: the name depends on the window, the shard and the set of
-    events in the pane, so re-processing the same input rewrites the same objects.
+    events in the pane, so re-processing the same input rewrites the same objects. The lake is
+    partitioned by day only: the daily ``compact_app_events`` job merges a closed day's minute
+    files into one, and an hour level would keep 24 folders a day for every reader to list.
     """
     ws = from_micros(window_start_us)
     return (
-        f"{EVENTS_PREFIX}/dt={ws:%Y-%m-%d}/hour={ws:%H}/"
+        f"{EVENTS_PREFIX}/dt={ws:%Y-%m-%d}/"
         f"part-{ws:%Y%m%dT%H%M}-{shard:03d}-{content_digest(event_ids)}.parquet"
     )
 

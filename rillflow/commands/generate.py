@@ -65,12 +65,12 @@ def generate_days(
             counts["startups_delta"] += _write_jsonl(path, universe.changes(last_load, load_at))
             last_load = load_at
         day_start = datetime(d.year, d.month, d.day, tzinfo=UTC)
+        target = out / "lake" / "app_events" / dt
+        target.mkdir(parents=True, exist_ok=True)
         for hour in range(24):
             h0 = day_start + timedelta(hours=hour)
             table = app.generate(h0, h0 + timedelta(hours=1))
-            target = out / "lake" / "app_events" / dt / f"hour={hour:02d}"
-            target.mkdir(parents=True, exist_ok=True)
-            pq.write_table(table, target / "part-00000.parquet")
+            pq.write_table(table, target / f"part-{h0:%Y%m%dT%H%M}-000-generated.parquet")
             counts["app_events"] += table.num_rows
         if progress is not None and task is not None:
             progress.advance(task)

@@ -148,6 +148,8 @@ def app_event(
 
 
 def write_app_events(lake: Path, day: str, hour: int, rows: list[dict[str, Any]]) -> None:
-    folder = lake / "lake" / "app_events" / f"dt={day}" / f"hour={hour:02d}"
+    """One streaming file of ``day`` (the lake is partitioned by day; files are named by window)."""
+    folder = lake / "lake" / "app_events" / f"dt={day}"
     folder.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(rows, schema=APP_EVENT_SCHEMA), folder / "part-00000.parquet")
+    name = f"part-{day.replace('-', '')}T{hour:02d}00-000-test.parquet"
+    pq.write_table(pa.Table.from_pylist(rows, schema=APP_EVENT_SCHEMA), folder / name)

@@ -23,7 +23,7 @@ from streaming.transforms import AppEventsFlow
 from tests.streaming.conftest import BASE, T0, event, message, raw_message
 
 PART = re.compile(
-    r"lake/app_events/dt=(\d{4}-\d{2}-\d{2})/hour=(\d{2})/part-(\d{8}T\d{4})-(\d{3})-([0-9a-f]{16})\.parquet$"
+    r"lake/app_events/dt=(\d{4}-\d{2}-\d{2})/part-(\d{8}T\d{4})-(\d{3})-([0-9a-f]{16})\.parquet$"
 )
 
 
@@ -82,13 +82,9 @@ def test_bounded_run_writes_partitioned_parquet_and_reconciles(tmp_path: Path) -
         table = pq.read_table(f)
         assert table.schema.equals(APP_EVENT_SCHEMA, check_metadata=False)
         assert table.schema.field("event_ts").type == pa.timestamp("us", tz="UTC")
-        dt, hour, window, _, _ = m.groups()
+        dt, window, _, _ = m.groups()
         for ts in table.column("event_ts").to_pylist():
-            assert (ts.strftime("%Y-%m-%d"), ts.strftime("%H"), ts.strftime("%Y%m%dT%H%M")) == (
-                dt,
-                hour,
-                window,
-            )
+            assert (ts.strftime("%Y-%m-%d"), ts.strftime("%Y%m%dT%H%M")) == (dt, window)
         rows.extend(table.to_pylist())
 
     # each valid event exactly once (the redelivered batch was de-duplicated)
