@@ -2,7 +2,7 @@
 
 For each scale a private RILLFLOW_HOME gets ``BASE_DAYS * scale`` days of synthesised bronze
 (:mod:`bench.dataform_synth`), a full build (every action, full refresh), then one more day of bronze
-and the ``daily`` tag run: the incremental day. The goal: the incremental day at 100x history costs
+and the ``daily`` tag run: the incremental day (best of ``DAY_REPEATS``). The goal: the incremental day at 100x history costs
 at most 2x the day at 1x (incremental models read only the reprocessed partitions).
 """
 
@@ -30,6 +30,9 @@ BASE_DAYS = 3
 FIRST_DAY = dt.date(2023, 1, 5)
 SEED = 20240101
 TOP_ACTIONS = 8
+#: The incremental day is timed this many times and the fastest run kept (as timeit does): the
+#: work is the same each time, the spread is the machine's.
+DAY_REPEATS = 3
 
 
 def _details(result: RunResult) -> dict[str, tuple[float, str]]:
@@ -57,10 +60,13 @@ def _measure(scale: int) -> tuple[float, RunResult, float, RunResult]:
     full = run(PROJECT_DIR, settings, vars=vars, full_refresh=True)
     full_s = time.perf_counter() - t0
     write_day(settings.lake_dir, run_date, FIRST_DAY, SEED)
-    t0 = time.perf_counter()
-    day = run(PROJECT_DIR, settings, tags=["daily"], vars=vars)
-    day_s = time.perf_counter() - t0
-    for result in (full, day):
+    days = []
+    for _ in range(DAY_REPEATS):  # re-running the day redoes the same work (idempotent)
+        t0 = time.perf_counter()
+        day = run(PROJECT_DIR, settings, tags=["daily"], vars=vars)
+        days.append((time.perf_counter() - t0, day))
+    day_s, day = min(days, key=lambda d: d[0])
+    for result in (full, *(d for _, d in days)):
         if not result.ok:
             raise RuntimeError(f"dataform bench run failed at {scale}x:\n{result.describe_failures()}")
     return full_s, full, day_s, day
