@@ -80,7 +80,8 @@ def _through_local_pubsub(payloads: list[bytes], n_events: int, tmp: Path) -> tu
         from localgcp.services.pubsub import PubSubService
     except ImportError:
         return None
-    from streaming.pipeline import run, subscriber_client
+    from streaming.drain import subscriber_client
+    from streaming.pipeline import run
 
     project = "rillflow-bench"
     svc = PubSubService(ServiceContext("127.0.0.1", 0, tmp / "pubsub", project, NullSink()))

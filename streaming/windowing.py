@@ -33,12 +33,13 @@ from typing import Any
 
 import apache_beam as beam
 from apache_beam.coders import PickleCoder, VarIntCoder
-from apache_beam.metrics import Metrics
 from apache_beam.transforms import trigger as tr
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
 from apache_beam.transforms.window import FixedWindows, GlobalWindows
 from apache_beam.utils.timestamp import Duration, Timestamp
+
+from streaming.metrics import counter
 
 LAKE_WINDOW_S = 60
 AGG_WINDOW_S = 3600
@@ -106,7 +107,7 @@ class LateDataGate(beam.DoFn):
     ) -> None:
         self.window_us = window_s * 1_000_000
         self.lateness_us = allowed_lateness_s * 1_000_000
-        self.late_events = Metrics.counter("app_events", "events_late")
+        self.late_events = counter("events_late")
 
     def process(
         self,

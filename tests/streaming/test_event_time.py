@@ -11,7 +11,8 @@ from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.utils.timestamp import Timestamp
 
 from streaming.decode import to_micros
-from streaming.transforms import DEAD_TAG, DecodeMessages, GateAndDedupe, HourlyAggregates
+from streaming.outputs import HourlyAggregates
+from streaming.transforms import DEAD_TAG, DecodeMessages, GateAndDedupe
 from tests.streaming.conftest import BASE, T0, event, message
 
 HOUR_US = to_micros(T0)

@@ -1,4 +1,4 @@
-"""pipeline.py: options, the bounded drain (ack only on success), and the Flex Template files."""
+"""pipeline.py and drain.py: options, the bounded drain (ack only on success), and the Flex Template files."""
 
 from __future__ import annotations
 
