@@ -60,13 +60,13 @@ def _measure(scale: int) -> tuple[float, RunResult, float, RunResult]:
     full = run(PROJECT_DIR, settings, vars=vars, full_refresh=True)
     full_s = time.perf_counter() - t0
     write_day(settings.lake_dir, run_date, FIRST_DAY, SEED)
-    days = []
+    timed: list[tuple[float, RunResult]] = []
     for _ in range(DAY_REPEATS):  # re-running the day redoes the same work (idempotent)
         t0 = time.perf_counter()
         day = run(PROJECT_DIR, settings, tags=["daily"], vars=vars)
-        days.append((time.perf_counter() - t0, day))
-    day_s, day = min(days, key=lambda d: d[0])
-    for result in (full, *(d for _, d in days)):
+        timed.append((time.perf_counter() - t0, day))
+    day_s, day = min(timed, key=lambda d: d[0])
+    for result in (full, *(d for _, d in timed)):
         if not result.ok:
             raise RuntimeError(f"dataform bench run failed at {scale}x:\n{result.describe_failures()}")
     return full_s, full, day_s, day
