@@ -17,9 +17,18 @@ $(STAMP): pyproject.toml package.json
 	$(PY) -m pip install -q -U pip
 	$(PY) -m pip install -q -e '.[dev,ml]' --config-settings editable_mode=compat
 	npm install --no-audit --no-fund --loglevel=error
+	@$(MAKE) --no-print-directory browser
 	@touch $(STAMP)
 
 setup: $(STAMP) ## Create .venv, install the project (editable) and the npm tools (idempotent)
+
+browser: ## Install Debian's Chromium for the dashboard browser tests, if missing (needs root or sudo)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian chromium (dashboard browser tests)"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo -n"; fi; \
+	  $$SUDO apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1 || \
+	  { $$SUDO apt-get update -q >/dev/null 2>&1 && $$SUDO apt-get install -y -q --no-install-recommends chromium >/dev/null; } || \
+	  echo "warning: could not install chromium; the browser tests will be skipped"; }
 
 demo: $(STAMP) ## Run the platform end to end locally on embedded defaults
 	$(VENV)/bin/rillflow demo
@@ -43,4 +52,4 @@ bench: $(STAMP) ## Run the benchmarks (BENCH=<prefix> selects ids) and print the
 clean: ## Remove local state (.rillflow) and benchmark results
 	rm -rf .rillflow .bench
 
-.PHONY: help setup demo test lint format bench clean
+.PHONY: help setup browser demo test lint format bench clean

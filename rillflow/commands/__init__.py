@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from rillflow.commands.dashboards import dashboards_group
 from rillflow.commands.dataform import dataform_group, sql_command
 from rillflow.commands.demo import demo_command
 from rillflow.commands.generate import generate
@@ -21,4 +22,5 @@ COMMANDS: list[click.Command] = [
     sql_command,
     workflows_group,
     ml_group,
+    dashboards_group,
 ]

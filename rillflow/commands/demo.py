@@ -82,9 +82,14 @@ def demo_command(first_day: datetime, days: int, app_events_per_day: int) -> Non
     console.print("[bold]ML[/]")
     for line in ml_summary():
         console.print("  " + line)
+    from dashboards.build import build
+
+    pages = build()
+    console.print(f"[bold]Dashboards[/] (open in a browser): {pages[0]}")
     console.print(
         'Inspect: [cyan]rillflow sql "SELECT * FROM marts.fct_sales LIMIT 5"[/], '
-        "[cyan]rillflow workflows list[/]; keep the stack up with [cyan]rillflow local up[/] first."
+        "[cyan]rillflow workflows list[/], [cyan]rillflow dashboards serve[/]; keep the stack up "
+        "with [cyan]rillflow local up[/] first."
     )
     if not reconciled:
         raise SystemExit(1)
