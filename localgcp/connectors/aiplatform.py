@@ -1,8 +1,9 @@
 """``googleapis.aiplatform.v1.projects.locations.pipelineJobs.{create,get}`` backed by kfp.local.
 
 ``create`` answers a PipelineJob in ``PIPELINE_STATE_RUNNING`` at once and runs the compiled
-pipeline named by ``templateUri``'s file name with ``ml.pipelines.local_runner`` in a background
-thread; ``get`` reports the terminal state the way Vertex does.
+pipeline named by ``templateUri``'s file name with ``ml.pipelines.local_runner`` (in a child
+process, its log under ``<home>/pipelines/logs/``) from a background thread; ``get`` reports the
+terminal state the way Vertex does.
 """
 
 from __future__ import annotations
@@ -56,11 +57,11 @@ class LocalPipelineJobs:
         return self._describe(job)
 
     def _execute(self, job: _Job) -> None:
-        from ml.pipelines.local_runner import run_pipeline_job
+        from ml.pipelines.local_runner import run_pipeline_job_isolated
 
         try:
             with self._run_lock:
-                outcome = run_pipeline_job(job.template, job.parameters)
+                outcome = run_pipeline_job_isolated(job.template, job.parameters)
             state = str(outcome.get("state", "PIPELINE_STATE_SUCCEEDED"))
             error = str(outcome.get("error") or "")
             outputs = dict(outcome.get("outputs") or {})

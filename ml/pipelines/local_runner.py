@@ -4,12 +4,22 @@
 ``<home>/pipelines/jobs/<job_id>.json``) a record from which a PipelineJob resource can be
 built: ``state`` (Vertex's ``PIPELINE_STATE_*``), create/start/end times, the pipeline outputs
 and, on failure, ``error`` ({code, message}). ``get_pipeline_job`` reads a stored record back.
+
+``run_pipeline_job_isolated`` runs the same in a child process (``python -m
+ml.pipelines.local_runner``) whose output goes to ``<home>/pipelines/logs/<job_id>.log``:
+kfp.local replaces the root logger's handlers and ``builtins.print`` while it runs, which in a
+long-lived process with other threads (the local Workflows service) would capture their logs
+and flood the console of ``rillflow run``/``demo``.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import re
+import subprocess
+import sys
 import traceback
 import uuid
 from datetime import UTC, datetime
@@ -52,13 +62,19 @@ def _outputs(task: Any) -> dict[str, Any]:
     return result
 
 
-def run_pipeline_job(template_name: str, parameter_values: dict[str, Any] | None = None) -> dict[str, Any]:
+def new_job_id() -> str:
+    return f"{datetime.now(UTC):%Y%m%d%H%M%S}-{uuid.uuid4().hex[:8]}"
+
+
+def run_pipeline_job(
+    template_name: str, parameter_values: dict[str, Any] | None = None, job_id: str | None = None
+) -> dict[str, Any]:
     """Run the named pipeline to completion with kfp.local and return its job record."""
     from kfp import local
 
     from ml.pipelines.daily import PIPELINES
 
-    job_id = f"{datetime.now(UTC):%Y%m%d%H%M%S}-{uuid.uuid4().hex[:8]}"
+    job_id = job_id or new_job_id()
     record: dict[str, Any] = {
         "job_id": job_id,
         "template": template_name,
@@ -97,3 +113,51 @@ def get_pipeline_job(job_id: str) -> dict[str, Any]:
 
 def list_pipeline_jobs() -> list[dict[str, Any]]:
     return [json.loads(p.read_text()) for p in sorted(_jobs_dir().glob("*.json"))]
+
+
+def run_pipeline_job_isolated(
+    template_name: str, parameter_values: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """:func:`run_pipeline_job` in a child process, its output in ``<home>/pipelines/logs/``."""
+    job_id = new_job_id()
+    logs = get_settings().home / "pipelines" / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log_path = logs / f"{job_id}.log"
+    params = json.dumps(parameter_values or {})
+    command = [sys.executable, "-m", "ml.pipelines.local_runner", template_name, params, "--job-id", job_id]
+    with log_path.open("ab") as log:
+        code = subprocess.run(
+            command, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ), check=False
+        )
+    try:
+        record = get_pipeline_job(job_id)
+    except KeyError:  # the child died before writing its record
+        tail = log_path.read_text(errors="replace")[-4000:]
+        record = {
+            "job_id": job_id,
+            "template": template_name,
+            "parameter_values": dict(parameter_values or {}),
+            "state": FAILED,
+            "outputs": {},
+            "error": {
+                "code": 13,
+                "message": f"pipeline process exited with {code.returncode}",
+                "details": tail,
+            },
+        }
+    record["log"] = str(log_path)
+    return record
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run one pipeline job with kfp.local (see module docs).")
+    parser.add_argument("template")
+    parser.add_argument("parameters", help="JSON object of parameter values")
+    parser.add_argument("--job-id", default=None)
+    args = parser.parse_args(argv)
+    record = run_pipeline_job(args.template, json.loads(args.parameters), args.job_id)
+    return 0 if record["state"] == SUCCEEDED else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

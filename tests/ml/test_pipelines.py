@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 import pyarrow as pa
 import pytest
 
 from ml.pipelines.compile import stale_pipelines
-from ml.pipelines.local_runner import FAILED, SUCCEEDED, get_pipeline_job, resolve_template, run_pipeline_job
+from ml.pipelines.local_runner import (
+    FAILED,
+    SUCCEEDED,
+    get_pipeline_job,
+    resolve_template,
+    run_pipeline_job,
+    run_pipeline_job_isolated,
+)
 from ml.registry import CHAMPION, get_registry
 from rillflow.warehouse import get_warehouse
 from tests.ml.synthetic import churn_features, hourly_series
@@ -34,6 +44,19 @@ def test_failed_run_reports_state_and_error() -> None:
     assert record["state"] == FAILED
     assert "churn-features-op" in record["error"]["message"] or "churn" in record["error"]["message"]
     assert get_pipeline_job(record["job_id"])["state"] == FAILED
+
+
+def test_isolated_run_keeps_kfp_logs_out_of_this_process(capfd: pytest.CaptureFixture[str]) -> None:
+    handlers = list(logging.getLogger().handlers)
+    record = run_pipeline_job_isolated("churn_ml", {"as_of_date": "2026-13-45"})
+    assert record["state"] == FAILED and get_pipeline_job(record["job_id"])["state"] == FAILED
+    log = Path(record["log"]).read_text()
+    assert "Executing task" in log and "churn-features-op" in log  # kfp.local wrote there...
+    out, err = capfd.readouterr()
+    assert "Executing task" not in out + err  # ...not here
+    assert logging.getLogger().handlers == handlers
+    unknown = run_pipeline_job_isolated("nope", {})
+    assert unknown["state"] == FAILED and "unknown pipeline template" in unknown["error"]["message"]
 
 
 def test_daily_pipeline_trains_scores_and_forecasts_then_reuses_the_champion() -> None:
