@@ -10,8 +10,8 @@ Environment (set by Vertex on an endpoint; defaults for local runs):
   a malformed request gets 400 with ``{"error": "..."}``;
 * ``AIP_STORAGE_URI``: the model artifact directory (``gs://…`` or a local path).
 
-Churn models take instances that are feature objects (the ``ml_churn_features`` columns) and
-predict P(churn) per instance.
+The model kind in the artifact's metadata picks the predictor (``ml.serving.predictors``): the
+churn classifier or the app-activity forecaster.
 """
 
 from __future__ import annotations
@@ -24,41 +24,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
-from ml.churn.features import FEATURE_COLUMNS, FeatureError, feature_matrix, to_frame
-from ml.registry.base import read_metadata
+from ml.serving.predictors import BadRequest, Predictor, load_predictor
 
 MAX_INSTANCES = 10_000
 MAX_BODY_BYTES = 10 * 1024 * 1024
-
-
-class BadRequest(ValueError):
-    """The request cannot be served as sent (answered with 400)."""
-
-
-class ChurnPredictor:
-    def __init__(self, model_dir: Path) -> None:
-        from ml.churn.artifacts import load_model
-
-        self.model, self.metadata = load_model(model_dir)
-
-    def predict(self, instances: list[Any]) -> list[float]:
-        from ml.churn.model import predict_churn
-
-        rows = []
-        for i, inst in enumerate(instances):
-            if not isinstance(inst, dict):
-                raise BadRequest(f"instance {i} must be an object of feature values")
-            missing = [c for c in FEATURE_COLUMNS if c not in inst]
-            if missing:
-                raise BadRequest(f"instance {i} lacks features: {missing}")
-            rows.append({"customer_id": inst.get("customer_id", ""), "as_of_date": "1970-01-01", **inst})
-        try:
-            frame = to_frame(pd.DataFrame(rows))
-        except (FeatureError, ValueError, TypeError) as exc:
-            raise BadRequest(f"invalid feature values: {exc}") from exc
-        return [float(p) for p in predict_churn(self.model, feature_matrix(frame))]
 
 
 def resolve_storage_uri(uri: str) -> Path:
@@ -85,19 +54,12 @@ def resolve_storage_uri(uri: str) -> Path:
     return target
 
 
-def load_predictor(model_dir: Path) -> ChurnPredictor:
-    kind = read_metadata(model_dir).get("kind")
-    if kind == "churn_classifier":
-        return ChurnPredictor(model_dir)
-    raise ValueError(f"cannot serve model kind {kind!r} (served: churn_classifier)")
-
-
 class PredictionServer:
     """Owns the HTTP server and the predictor; the model loads in the background so health can say 503."""
 
     def __init__(self, storage_uri: str, host: str, port: int, health_route: str, predict_route: str) -> None:
         self.storage_uri, self.health_route, self.predict_route = storage_uri, health_route, predict_route
-        self.predictor: ChurnPredictor | None = None
+        self.predictor: Predictor | None = None
         self.load_error: str | None = None
         self.httpd = ThreadingHTTPServer((host, port), _handler(self))
         self._loader = threading.Thread(target=self._load, daemon=True)

@@ -7,7 +7,9 @@ import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import pytest
 import requests
 
@@ -15,7 +17,7 @@ from ml.churn.artifacts import save_model
 from ml.churn.features import FEATURE_COLUMNS, feature_matrix, labels, time_split, to_frame
 from ml.churn.model import predict_churn, train
 from ml.serving.server import PredictionServer, server_from_env
-from tests.ml.synthetic import churn_features
+from tests.ml.synthetic import churn_features, hourly_series
 
 
 @pytest.fixture(scope="module")
@@ -106,3 +108,63 @@ def test_gs_storage_uri_resolves_to_the_local_bucket_mirror() -> None:
     assert resolve_storage_uri("/tmp/model") == Path("/tmp/model")
     with pytest.raises(ValueError, match="AIP_STORAGE_URI"):
         resolve_storage_uri("")
+
+
+@pytest.fixture(scope="module")
+def forecaster_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
+    from ml.forecasting.model import Forecaster, ForecasterConfig
+    from ml.forecasting.series import to_matrix
+
+    matrix = to_matrix(hourly_series(n_hours=24 * 7 * 7)[0])
+    model = Forecaster(ForecasterConfig(horizon=24, epochs=2))
+    model.fit(matrix.values, matrix.hours, matrix.keys)
+    return model.save(tmp_path_factory.mktemp("forecaster")), matrix
+
+
+def test_the_forecaster_is_served_from_the_history_the_caller_sends(
+    forecaster_dir: tuple[Path, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ml.forecasting.model import Forecaster
+
+    path, matrix = forecaster_dir
+    monkeypatch.setenv("AIP_STORAGE_URI", str(path))
+    monkeypatch.setenv("AIP_HTTP_PORT", "0")
+    srv = server_from_env()
+    srv.start()
+    try:
+        deadline = time.monotonic() + 20
+        while requests.get(_url(srv, "/health"), timeout=5).status_code != 200:
+            assert time.monotonic() < deadline, "forecaster never became healthy"
+            time.sleep(0.05)
+        last = matrix.hours[-1]
+        series = {f"{c}|{p}": matrix.values[:, j].tolist() for j, (c, p) in enumerate(matrix.keys)}
+        body = {"instances": [{"last_hour": last.isoformat(), "horizon": 12, "series": series}]}
+        r = requests.post(_url(srv, "/predict"), json=body, timeout=30)
+        assert r.status_code == 200, r.text
+        (prediction,) = r.json()["predictions"]
+        assert prediction["first_hour"] == (last + pd.Timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+        expected = Forecaster.load(path).predict(matrix.values, matrix.hours, 12)
+        assert [(f["country"], f["platform"]) for f in prediction["forecasts"]] == matrix.keys
+        for j, forecast in enumerate(prediction["forecasts"]):
+            assert forecast["predicted_count"] == pytest.approx(expected[:, j], rel=1e-5)
+            assert all(
+                lo <= m <= hi
+                for lo, m, hi in zip(
+                    forecast["lower"], forecast["predicted_count"], forecast["upper"], strict=True
+                )
+            )
+        short = {k: v[-10:] for k, v in series.items()}
+        bad = [
+            (
+                {"last_hour": last.isoformat(), "series": {next(iter(series)): series[next(iter(series))]}},
+                "lacks the history",
+            ),
+            ({"last_hour": last.isoformat(), "series": short}, "at least"),
+            ({"last_hour": "yesterday", "series": series}, "ISO hour"),
+            ({"last_hour": last.isoformat(), "horizon": 500, "series": series}, "horizon"),
+        ]
+        for instance, message in bad:
+            r = requests.post(_url(srv, "/predict"), json={"instances": [instance]}, timeout=30)
+            assert r.status_code == 400 and message in r.json()["error"], (message, r.text)
+    finally:
+        srv.stop()
