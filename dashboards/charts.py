@@ -77,6 +77,16 @@ def _time_axis(ax: Axes) -> None:
     ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
 
 
+def _hourly_events_svg(fig: Any, ax: Any, name: str) -> str:
+    """Finish an events-per-hour chart (axes, time ticks, legend) and render it."""
+    ax.set_xlabel("Hour (UTC)")
+    ax.set_ylabel("Events per hour")
+    ax.set_ylim(bottom=0)
+    _time_axis(ax)
+    ax.legend(fontsize=8, loc="upper left")
+    return _svg(fig, name)
+
+
 def _naive(values: pd.Series | pd.Index) -> pd.DatetimeIndex:
     """UTC timestamps without tz (matplotlib plots tz-aware values fine, but naive keeps labels in UTC)."""
     stamps = pd.DatetimeIndex(pd.to_datetime(values))
@@ -133,12 +143,7 @@ def activity_chart(df: pd.DataFrame) -> str:
         ax.plot(hours, per_hour["events"], label="All events", linewidth=2)
         ax.plot(hours, per_hour["installs"], label="Installs")
         ax.plot(hours, per_hour["purchases"], label="Purchases")
-        ax.set_xlabel("Hour (UTC)")
-        ax.set_ylabel("Events per hour")
-        ax.set_ylim(bottom=0)
-        _time_axis(ax)
-        ax.legend(fontsize=8, loc="upper left")
-        return _svg(fig, "activity")
+        return _hourly_events_svg(fig, ax, "activity")
 
 
 def live_activity_chart(df: pd.DataFrame) -> str:
@@ -210,12 +215,7 @@ def forecast_chart(df: pd.DataFrame) -> str:
             linewidth=1,
             label="Forecast origin",
         )
-        ax.set_xlabel("Hour (UTC)")
-        ax.set_ylabel("Events per hour")
-        ax.set_ylim(bottom=0)
-        _time_axis(ax)
-        ax.legend(fontsize=8, loc="upper left")
-        return _svg(fig, "forecast")
+        return _hourly_events_svg(fig, ax, "forecast")
 
 
 #: view name → chart renderer (the views with a table instead of a chart are not here)
