@@ -43,7 +43,6 @@ class Settings:
     region: str = "europe-west1"
     home: Path = field(default_factory=lambda: Path(".rillflow").resolve())
     lake_bucket: str = "rillflow-lake"
-    warehouse_dataset_prefix: str = ""
     app_events_topic: str = "app-events"
     app_events_subscription: str = "app-events-beam"
     app_events_deadletter_topic: str = "app-events-deadletter"
@@ -124,7 +123,6 @@ def load_settings() -> Settings:
         region=_env("RILLFLOW_REGION", base.region),
         home=Path(_env("RILLFLOW_HOME", ".rillflow")).resolve(),
         lake_bucket=_env("RILLFLOW_LAKE_BUCKET", base.lake_bucket),
-        warehouse_dataset_prefix=_env("RILLFLOW_DATASET_PREFIX", base.warehouse_dataset_prefix),
         startups_api_url=_env("RILLFLOW_STARTUPS_API_URL", ""),
         startups_api_failure_rate=float(_env("RILLFLOW_STARTUPS_API_FAILURE_RATE", "0")),
         seed=int(_env("RILLFLOW_SEED", str(base.seed))),
