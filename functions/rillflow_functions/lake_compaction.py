@@ -28,12 +28,12 @@ from datetime import date, timedelta
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from rillflow_functions.lake_paths import PARQUET_CONTENT_TYPE
 from rillflow_functions.ports import GenerationMismatch, ObjectInfo, ObjectNotFound, ObjectStore
 
 APP_EVENTS_PREFIX = "lake/app_events/"
 COMPACTED_PREFIX = "compacted-"
 SOURCES_KEY = b"rillflow.compacted_from"
-PARQUET = "application/vnd.apache.parquet"
 
 
 class CompactionError(RuntimeError):
@@ -129,7 +129,13 @@ def compact_day(lake: ObjectStore, day: date) -> DayCompaction:
     pq.write_table(merged, buf, compression="zstd")
     output = _output_name(day, [_key(o) for o in inputs])
     with contextlib.suppress(GenerationMismatch):  # an earlier delivery compacted the same inputs
-        lake.write(output, buf.getvalue(), PARQUET, if_generation_match=0, metadata={"rows": str(expected)})
+        lake.write(
+            output,
+            buf.getvalue(),
+            PARQUET_CONTENT_TYPE,
+            if_generation_match=0,
+            metadata={"rows": str(expected)},
+        )
     result.action, result.rows, result.output = "compacted", expected, output
     result.inputs = len(inputs)
     result.deleted = _delete_all(lake, inputs + leftovers)

@@ -15,6 +15,8 @@ from datetime import date
 BRONZE = "bronze/"
 QUARANTINE = "quarantine/"
 PART = "part-00000"
+#: content type of every Parquet object the functions write
+PARQUET_CONTENT_TYPE = "application/vnd.apache.parquet"
 
 _BRONZE_RE = re.compile(
     r"^bronze/(?P<flow>clickstream|sales|startups)/"

@@ -26,7 +26,6 @@ from rillflow_functions.ports import (
 
 log = logging.getLogger(__name__)
 SALES = "sales"
-PARQUET = "application/vnd.apache.parquet"
 
 
 def generate_sales(documents: DocumentStore, generators: Generators, day: date) -> dict[str, Any]:
@@ -97,7 +96,13 @@ def export_sales(documents: DocumentStore, lake: ObjectStore, day: date) -> dict
     name = lake_paths.sales_object(day)
     data = to_parquet(rows)
     digest = hashlib.sha256(data).hexdigest()
-    action = replace_object(lake, name, data, PARQUET, {ROWS_METADATA_KEY: str(len(rows)), "sha256": digest})
+    action = replace_object(
+        lake,
+        name,
+        data,
+        lake_paths.PARQUET_CONTENT_TYPE,
+        {ROWS_METADATA_KEY: str(len(rows)), "sha256": digest},
+    )
     result: dict[str, Any] = {
         "date": day.isoformat(),
         "rows": len(rows),
