@@ -12,11 +12,23 @@ PYTEST_ARGS ?=
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(STAMP): pyproject.toml package.json
+# The whole Python dependency set is locked: requirements.lock (exact versions with hashes, every
+# platform), requirements-ml.txt (the same plus torch, as constraints: the CPU wheel of torch some
+# machines ship is not PyPI's file, so it has no hash to check) and functions/requirements.txt.
+# Installs never resolve anew; `make lock` does, on purpose.
+LOCK := requirements.lock
+ML_LOCK := requirements-ml.txt
+FUNCTIONS_LOCK := functions/requirements.txt
+UV_COMPILE = $(VENV)/bin/uv pip compile --universal --python-version 3.11 --quiet --upgrade
+
+$(STAMP): pyproject.toml package.json package-lock.json $(LOCK) $(ML_LOCK)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q -U pip
-	$(PY) -m pip install -q -e '.[dev,ml]' --config-settings editable_mode=compat
-	npm install --no-audit --no-fund --loglevel=error
+	@echo "installing the locked Python packages ($(LOCK)); a fresh install takes about 3 minutes"
+	$(PY) -m pip install -q --require-hashes --no-deps -r $(LOCK)
+	$(PY) -m pip install -q -c $(ML_LOCK) torch
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	@echo "installing the npm tools (package-lock.json)"
+	npm ci --no-audit --no-fund --loglevel=error
 	@$(MAKE) --no-print-directory browser
 	@touch $(STAMP)
 
@@ -49,7 +61,15 @@ format: $(STAMP) ## Apply ruff's formatting and autofixes
 bench: $(STAMP) ## Run the benchmarks (BENCH=<prefix> selects ids) and print the table
 	$(PY) -m bench $(if $(BENCH),--only $(BENCH),)
 
+lock: ## Re-resolve every dependency to its newest allowed version, reinstall, and run the tests
+	@test -x $(VENV)/bin/uv || $(MAKE) --no-print-directory setup
+	$(UV_COMPILE) pyproject.toml --extra dev --generate-hashes -o $(LOCK)
+	$(UV_COMPILE) pyproject.toml --extra dev --extra ml -c $(LOCK) -o $(ML_LOCK)
+	$(UV_COMPILE) functions/requirements.in -c $(LOCK) --generate-hashes -o $(FUNCTIONS_LOCK)
+	$(VENV)/bin/rillflow ml compile
+	@$(MAKE) --no-print-directory setup test
+
 clean: ## Remove local state (.rillflow) and benchmark results
 	rm -rf .rillflow .bench
 
-.PHONY: help setup browser demo test lint format bench clean
+.PHONY: help setup browser demo test lint format bench lock clean
