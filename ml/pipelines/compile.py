@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 
@@ -27,8 +28,23 @@ def compile_all(out_dir: Path = COMPILED_DIR) -> list[Path]:
     return [compile_pipeline(name, out_dir) for name in sorted(PIPELINES)]
 
 
+#: where the compiler writes its own version: every task's ``pip install 'kfp==X.Y.Z'`` and the
+#: ``sdkVersion: kfp-X.Y.Z`` footer. A patch release of kfp changes these and nothing else.
+_KFP_VERSION = re.compile(r"(kfp==|sdkVersion: kfp-)\d+(\.\d+)*\S*?(?=['\s\\]|$)", re.MULTILINE)
+
+
+def without_sdk_version(text: str) -> str:
+    """The compiled YAML with the kfp version it was compiled by blanked out.
+
+    The checked-in YAML is compared with a fresh compile modulo that version, so a fresh install
+    that resolves a newer kfp patch (or a lock refresh) does not turn it "stale"; any change in
+    what the pipelines *do* still does."""
+    return _KFP_VERSION.sub(r"\1<kfp-version>", text)
+
+
 def stale_pipelines(compiled_dir: Path = COMPILED_DIR) -> list[str]:
-    """Names whose checked-in YAML differs from a fresh compile (or is missing)."""
+    """Names whose checked-in YAML differs from a fresh compile (or is missing), ignoring the
+    kfp version that compiled each one (see ``without_sdk_version``)."""
     from ml.pipelines.daily import PIPELINES
 
     stale = []
@@ -36,6 +52,6 @@ def stale_pipelines(compiled_dir: Path = COMPILED_DIR) -> list[str]:
         for name in sorted(PIPELINES):
             fresh = compile_pipeline(name, Path(tmp)).read_text()
             current = compiled_dir / f"{name}.yaml"
-            if not current.exists() or current.read_text() != fresh:
+            if not current.exists() or without_sdk_version(current.read_text()) != without_sdk_version(fresh):
                 stale.append(name)
     return stale

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Callable
 from pathlib import Path
+
+import kfp
 
 import pyarrow as pa
 import pytest
 
-from ml.pipelines.compile import stale_pipelines
+from ml.pipelines.compile import COMPILED_DIR, stale_pipelines
 from ml.pipelines.local_runner import (
     FAILED,
     SUCCEEDED,
@@ -27,7 +31,29 @@ def query_table(sql: str) -> pa.Table:
 
 
 def test_checked_in_compiled_yaml_is_up_to_date() -> None:
-    assert stale_pipelines() == [], "run `rillflow ml compile` and commit ml/pipelines/compiled/"
+    assert stale_pipelines() == [], (
+        "the pipelines changed since ml/pipelines/compiled/ was generated: run `rillflow ml compile` "
+        "and commit the YAML (the kfp version alone never makes it stale)"
+    )
+
+
+def _copy_compiled(tmp_path: Path, edit: Callable[[str], str]) -> Path:
+    for path in COMPILED_DIR.glob("*.yaml"):
+        (tmp_path / path.name).write_text(edit(path.read_text()))
+    return tmp_path
+
+
+def test_compiled_yaml_does_not_depend_on_the_kfp_patch_version(tmp_path: Path) -> None:
+    """A fresh install resolving another kfp release must not turn the checked-in YAML stale."""
+    version = re.escape(kfp.__version__)
+    bumped = _copy_compiled(tmp_path, lambda t: re.sub(rf"kfp(==|-){version}", r"kfp\g<1>2.17.999", t))
+    assert "kfp==2.17.999" in (bumped / "churn_ml.yaml").read_text()
+    assert stale_pipelines(bumped) == []
+
+
+def test_a_change_in_what_a_pipeline_does_is_stale(tmp_path: Path) -> None:
+    changed = _copy_compiled(tmp_path, lambda t: t.replace("as_of_date", "as_of_day", 1))
+    assert set(stale_pipelines(changed)) == {p.stem for p in COMPILED_DIR.glob("*.yaml")}
 
 
 def test_template_names_resolve() -> None:
