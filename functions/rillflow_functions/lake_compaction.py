@@ -10,9 +10,11 @@ durably written, and only at the generation that was read (a file rewritten mean
 compacted file lists, in its Parquet footer, every object it holds (transitively), so a re-run after
 a crash between the write and the deletes finishes the deletes instead of copying those rows again.
 The job is idempotent: the output name is a digest of its inputs and is written create-only, so a
-repeated call finds the work done. Two overlapping runs racing with different inputs can at worst
-leave rows twice, which the lake's contract already allows (delivery is at least once and staging
-de-duplicates by ``event_id``); rows are never dropped.
+repeated call finds the work done. Rows identical in every column are kept once, so a replayed day
+(the same events published and written again beside the compacted file) compacts back to one
+copy. Two overlapping runs racing with different inputs can at worst leave rows twice, which the
+lake's contract already allows (delivery is at least once and staging de-duplicates by
+``event_id``); rows are never dropped.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from rillflow_functions.lake_paths import PARQUET_CONTENT_TYPE
@@ -78,10 +81,30 @@ def _merge(tables: list[pa.Table], sources: set[str]) -> pa.Table:
         if not t.schema.remove_metadata().equals(schema):
             raise CompactionError(f"files of one day disagree on the schema: {schema} vs {t.schema}")
     merged = pa.concat_tables([t.replace_schema_metadata(None) for t in tables])
-    order = [(c, "ascending") for c in ("event_ts", "event_id") if c in merged.column_names]
-    if order:
-        merged = merged.sort_by(order)
+    first = [c for c in ("event_ts", "event_id") if c in merged.column_names]
+    rest = [c for c in merged.column_names if c not in first]
+    merged = _drop_repeated_rows(merged.sort_by([(c, "ascending") for c in first + rest]))
     return merged.replace_schema_metadata({SOURCES_KEY: json.dumps(sorted(sources)).encode()})
+
+
+def _drop_repeated_rows(table: pa.Table) -> pa.Table:
+    """Keep one copy of rows that are identical in every column (``table`` sorted on all columns,
+    so copies are adjacent). A replayed day re-publishes the same events and the streaming job
+    writes them again beside the day's compacted file: merging the two must not double the day.
+    Rows that differ in any column are all kept (nothing is dropped on a guess)."""
+    if table.num_rows < 2:
+        return table
+    same = None
+    for column in table.columns:
+        col = column.combine_chunks()
+        later, earlier = col.slice(1), col.slice(0, len(col) - 1)
+        equal = pc.or_(
+            pc.fill_null(pc.equal(later, earlier), False),
+            pc.and_(pc.is_null(later), pc.is_null(earlier)),
+        )
+        same = equal if same is None else pc.and_(same, equal)
+    keep = pa.concat_arrays([pa.array([True]), pc.invert(same)])
+    return table if pc.all(keep).as_py() else table.filter(keep)
 
 
 #: object reads and deletes in flight at once: a day is ~1,440 small objects, and one request at a

@@ -86,6 +86,31 @@ def test_a_late_file_is_merged_with_the_compacted_one() -> None:
     assert len(_day_files(lake)) == 1
 
 
+def test_a_replayed_day_compacts_back_to_one_copy_of_each_event() -> None:
+    """A re-run day publishes the same events again: the streaming job writes the same minute
+    files beside the day's compacted file, and the next compaction must not double the day."""
+    lake = InMemoryBucket()
+    before = _filled(lake)
+    compact_day(lake, DAY)
+    for minute in (61, 5, 600, 1439):  # the replay writes the day's minute files again
+        _minute_file(lake, DAY, minute, [f"ae-{minute}-{k}" for k in range(3)])
+    result = compact_day(lake, DAY)
+    assert result.action == "compacted" and result.inputs == 5 and result.rows == 12
+    assert _rows(lake) == before and len(_day_files(lake)) == 1
+
+
+def test_rows_sharing_an_id_but_differing_are_all_kept() -> None:
+    lake = InMemoryBucket()
+    _minute_file(lake, DAY, 5, ["ae-1", "ae-2"])
+    name = f"{day_prefix(DAY)}part-{DAY:%Y%m%d}T0005-001-other.parquet"
+    changed = [{**app_event("ae-1", f"{DAY.isoformat()}T00:05:00"), "country": "ZZ"}]
+    buf = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(changed, schema=APP_EVENT_SCHEMA), buf)
+    lake.put_raw(name, buf.getvalue())
+    result = compact_day(lake, DAY)
+    assert result.rows == 3 and _rows(lake) == Counter({"ae-1": 2, "ae-2": 1})
+
+
 class _CrashOnDelete(InMemoryBucket):
     """A bucket that fails every delete while ``crash`` is set: the job stops after its output."""
 
