@@ -111,7 +111,7 @@ def _index(data: Mapping[str, ViewData], warehouse_path: Path) -> str:
         f"<tr><td><code>bi.{escape(name)}</code></td>"
         f"<td>{'history' if name in HISTORY_VIEWS else 'predictions'}</td>"
         f'<td class="num">{len(v.frame) if v.frame is not None else "–"}</td>'
-        f"<td>{'ok' if v.ok else escape(v.problem or '')}</td></tr>"
+        f'<td class="wrap">{"ok" if v.ok else html.message(v.problem or "")}</td></tr>'
         for name, v in data.items()
     )
     pages = (

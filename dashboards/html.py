@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from html import escape
 from typing import Any
@@ -32,17 +33,20 @@ main { padding: 16px 24px 32px; max-width: 1400px; margin: 0 auto; }
 .panel h2 { font-size: 15px; margin: 0 0 2px; }
 .panel .view { color: var(--muted); font: 11px monospace; margin: 0 0 8px; }
 .panel svg { display: block; width: 100%; height: auto; }
+.empty-state code, td.wrap code { font-size: 12px; background: rgba(0, 0, 0, 0.06); padding: 0 3px; border-radius: 3px; }
 .empty-state { border: 2px dashed #d1d5db; border-radius: 6px; padding: 28px 16px; color: #92400e;
   background: #fffbeb; text-align: center; min-height: 140px; display: flex; align-items: center; justify-content: center; }
 .table-wrap { max-height: 460px; overflow: auto; }
 table { border-collapse: collapse; width: 100%; font-size: 12px; }
 th, td { padding: 4px 8px; border-bottom: 1px solid var(--line); text-align: left; white-space: nowrap; }
+td.wrap { white-space: normal; min-width: 24em; }
 th { position: sticky; top: 0; background: #f9fafb; white-space: normal; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .risk { display: inline-block; height: 8px; background: #ef4444; border-radius: 4px; vertical-align: middle; margin-right: 6px; }
 ul.pages li { margin: 6px 0; }
 """
 
+_BACKTICKED = re.compile(r"`([^`]+)`")
 PAGES = (("index.html", "Overview"), ("history.html", "History"), ("predictions.html", "Predictions"))
 
 
@@ -74,10 +78,15 @@ def kpi_strip(kpis: Sequence[Kpi]) -> str:
     return f'<section class="kpis" aria-label="Key figures">{cards}</section>'
 
 
+def message(text: str) -> str:
+    """Plain text as HTML, with `backticked` commands set as code."""
+    return _BACKTICKED.sub(r"<code>\1</code>", escape(text))
+
+
 def panel(view: str, title: str, content: str, empty: str | None = None) -> str:
     """A panel with ``data-chart=<view>``; ``empty`` (the reason) replaces the content when set."""
     state = "empty" if empty is not None else "ok"
-    inner = f'<div class="empty-state" role="status">{escape(empty)}</div>' if empty is not None else content
+    inner = f'<div class="empty-state" role="status">{message(empty)}</div>' if empty is not None else content
     return (
         f'<section class="panel" data-chart="{escape(view)}" data-state="{state}">'
         f'<h2>{escape(title)}</h2><p class="view">bi.{escape(view)}</p>{inner}</section>'

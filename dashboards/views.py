@@ -15,8 +15,24 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from rillflow.commands.history import (
+    DEFAULT_FIRST_DAY,
+    Milestone,
+    churn_milestone,
+    forecaster_milestone,
+    with_margin,
+)
+
 SCHEMA = "bi"
-RUN_BI = "run the Dataform project (`rillflow dataform run --tags daily,ml,bi`)"
+REPLAY = "replay some days with `rillflow run` (or `make demo`)"
+RUN_BI = "build the views with `rillflow dataform run --tags daily,ml,bi`"
+
+
+def _first_model(milestone: Milestone, what: str) -> str:
+    return (
+        f"No {what} yet: {milestone.label} first trains after ~{milestone.days} days of history "
+        f"— run `rillflow run --days {with_margin(milestone.days)}`."
+    )
 
 
 @dataclass(frozen=True)
@@ -24,7 +40,7 @@ class ViewSpec:
     name: str
     #: the columns the dashboards read (a test checks they exist in the real SQLX views)
     columns: tuple[str, ...]
-    #: why the view can be empty in normal operation, and what fills it
+    #: what an empty view means to a user in normal operation, and what fills it
     empty_hint: str
 
 
@@ -34,7 +50,7 @@ VIEWS: dict[str, ViewSpec] = {
         ViewSpec(
             "bi_daily_revenue",
             ("order_date", "channel", "country_code", "orders", "revenue_usd", "refunded_usd"),
-            "no sales in marts.fct_sales yet: load bronze sales and " + RUN_BI,
+            f"No sales yet: {REPLAY}.",
         ),
         ViewSpec(
             "bi_funnel_daily",
@@ -46,30 +62,29 @@ VIEWS: dict[str, ViewSpec] = {
                 "sessions_with_checkout",
                 "sessions_with_purchase",
             ),
-            "no clickstream sessions in marts.fct_clickstream_sessions yet: load clickstream and " + RUN_BI,
+            f"No website sessions yet: {REPLAY}.",
         ),
         ViewSpec(
             "bi_app_activity_hourly",
             ("event_hour", "country_code", "events", "installs", "purchases", "revenue_usd"),
-            "no app events modelled in marts.fct_app_events_hourly yet: stream app events to the lake and "
-            + RUN_BI,
+            f"No app activity yet: {REPLAY}; a day shows here once its daily pipeline has run.",
         ),
         ViewSpec(
             "bi_app_activity_live",
             ("event_hour", "country_code", "event_type", "event_count"),
-            "the streaming pipeline has no hourly aggregates newer than the last modelled hour "
-            "(normal right after a Dataform run, or while the pipeline is stopped)",
+            "Nothing streamed since the last modelled hour: this panel shows app events the daily "
+            "pipeline has not modelled yet, so it is empty right after a pipeline run and while the "
+            "stream is stopped.",
         ),
         ViewSpec(
             "bi_startup_funding_by_sector",
             ("sector", "startups", "active_startups", "total_funding_usd"),
-            "no current startups in marts.dim_startup yet: ingest the startups API and " + RUN_BI,
+            f"No startups yet: the startups API is loaded on the first replayed day and every Friday; {REPLAY}.",
         ),
         ViewSpec(
             "bi_churn_score_distribution",
             ("as_of_date", "model_name", "model_version", "score_bucket", "customers"),
-            "no churn scores in ml.ml_churn_scores yet: the churn model needs enough labelled sales "
-            "history before it is trained and scores (`rillflow ml run churn_ml`)",
+            _first_model(churn_milestone(DEFAULT_FIRST_DAY), "churn scores"),
         ),
         ViewSpec(
             "bi_churn_top_at_risk",
@@ -82,8 +97,7 @@ VIEWS: dict[str, ViewSpec] = {
                 "last_order_date",
                 "lifetime_revenue_usd",
             ),
-            "no churn scores in ml.ml_churn_scores yet: the churn model needs enough labelled sales "
-            "history before it is trained and scores (`rillflow ml run churn_ml`)",
+            _first_model(churn_milestone(DEFAULT_FIRST_DAY), "churn scores"),
         ),
         ViewSpec(
             "bi_app_forecast_vs_actual",
@@ -99,8 +113,7 @@ VIEWS: dict[str, ViewSpec] = {
                 "model_version",
                 "origin_ts",
             ),
-            "no forecasts in ml.ml_app_forecasts yet: the forecaster needs enough hourly history "
-            "before it runs (`rillflow ml run forecast_ml`)",
+            _first_model(forecaster_milestone(), "forecasts"),
         ),
     )
 }
@@ -141,23 +154,25 @@ def read_view(con: Any, spec: ViewSpec) -> ViewData:
     qualified = f"{SCHEMA}.{spec.name}"
     columns = _existing_columns(con, spec.name)
     if columns is None:
-        return ViewData(spec.name, problem=f"view {qualified} does not exist in the warehouse: {RUN_BI}")
+        return ViewData(spec.name, problem=f"Not built yet (no view {qualified}): {RUN_BI}.")
     lacking = [c for c in spec.columns if c not in columns]
     if lacking:
         return ViewData(
             spec.name,
-            problem=f"view {qualified} has no column(s) {', '.join(lacking)}: "
-            "the dashboards and the Dataform SQLX disagree",
+            problem=f"Cannot be drawn: view {qualified} has no column(s) {', '.join(lacking)} "
+            "(the dashboards and the Dataform SQLX disagree).",
         )
     select = ", ".join(f'"{c}"' for c in spec.columns)
     try:
         table = con.sql(f'SELECT {select} FROM "{SCHEMA}"."{spec.name}"').to_arrow_table()
     except duckdb.Error as exc:  # e.g. an upstream ML table not created yet
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return ViewData(spec.name, problem=f"view {qualified} could not be read ({reason}): {RUN_BI}")
+        return ViewData(
+            spec.name, problem=f"Not built yet: view {qualified} could not be read ({reason}); {RUN_BI}."
+        )
     frame = table.to_pandas(date_as_object=False)
     if frame.empty:
-        return ViewData(spec.name, frame=frame, problem=f"view {qualified} is empty: {spec.empty_hint}")
+        return ViewData(spec.name, frame=frame, problem=spec.empty_hint)
     return ViewData(spec.name, frame=frame)
 
 
@@ -167,7 +182,7 @@ def load_views(warehouse_path: Path, names: Iterable[str] = tuple(VIEWS)) -> dic
 
     names = list(names)
     if not Path(warehouse_path).exists():
-        problem = f"the warehouse {warehouse_path} does not exist yet: {RUN_BI}"
+        problem = f"No data yet: there is no warehouse at {warehouse_path} yet; {REPLAY}."
         return {name: ViewData(name, problem=problem) for name in names}
     with DuckDBWarehouse(Path(warehouse_path)).connect(read_only=True) as con:
         con.execute("SET TimeZone = 'UTC'")

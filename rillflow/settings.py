@@ -54,8 +54,9 @@ class Settings:
     #: seed of every simulated source (sales, clickstream, startups, app events)
     seed: int = 42
     n_customers: int = 2000
-    #: the app-event publisher's rate when its scheduler job names none
-    app_events_per_day: int = 150_000
+    #: simulated app events per day: the default of ``--app-events-per-day`` (run, demo, generate)
+    #: and the publisher's rate when its scheduler job names none
+    app_events_per_day: int = 20_000
     #: host:port of a local Workflows service; empty = Google's endpoint with default credentials
     workflows_host: str = ""
     #: bucket of model artifacts; empty = ``<project>-ml-artifacts``

@@ -23,7 +23,7 @@ from localgcp.workflows.connectors import ConnectorRegistry
 from localgcp.workflows.parser import Workflow, parse_workflow
 from localgcp.workflows.runtime import Execution, Limits
 from localgcp.workflows.signals import Cancelled
-from localgcp.workflows.store import ExecutionStore
+from localgcp.workflows.store import ExecutionStore, store_path
 from rillflow.settings import get_settings
 
 log = logging.getLogger("localgcp.workflows")
@@ -85,7 +85,7 @@ class WorkflowsService:
 
         if self._server is not None:
             return
-        self.store = ExecutionStore(Path(self.ctx.data_dir) / "workflows" / "executions.sqlite")
+        self.store = ExecutionStore(store_path(Path(self.ctx.data_dir)))
         interrupted = self.store.fail_interrupted()
         if interrupted:
             log.warning("marked %d executions interrupted by the last shutdown as FAILED", interrupted)

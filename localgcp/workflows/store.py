@@ -26,6 +26,8 @@ CREATE TABLE IF NOT EXISTS executions (
 );
 CREATE INDEX IF NOT EXISTS executions_by_workflow ON executions (workflow, start_time);
 """
+#: where the service keeps its executions, relative to its data dir
+STORE_FILE = Path("workflows") / "executions.sqlite"
 _COLUMNS = [
     "name",
     "workflow",
@@ -126,6 +128,26 @@ class ExecutionStore:
                 (json.dumps(error), time.time()),
             )
         return cursor.rowcount
+
+
+def store_path(data_dir: Path) -> Path:
+    return Path(data_dir) / STORE_FILE
+
+
+def read_arguments(data_dir: Path, workflow: str) -> list[Any]:
+    """The argument of every execution of ``workflow`` recorded under ``data_dir``, oldest first,
+    read without the service running (and without creating anything when there is no store)."""
+    path = store_path(data_dir)
+    if not path.exists():
+        return []
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        rows = db.execute(
+            "SELECT argument FROM executions WHERE workflow = ? ORDER BY start_time, name", (workflow,)
+        ).fetchall()
+    finally:
+        db.close()
+    return [json.loads(argument) if argument else None for (argument,) in rows]
 
 
 def _record(row: tuple[Any, ...]) -> dict[str, Any]:

@@ -27,6 +27,19 @@ def _split(values: tuple[str, ...]) -> list[str]:
     return [v.strip() for value in values for v in value.split(",") if v.strip()]
 
 
+def default_run_date() -> tuple[str, str]:
+    """``run_date`` when none is given: the day the local stack replayed last, else today; and why."""
+    from datetime import UTC, datetime
+
+    from rillflow.commands.history import replayed
+    from rillflow.settings import get_settings
+
+    history = replayed(get_settings())
+    if history is not None:
+        return history.latest.isoformat(), "the day the local stack replayed last"
+    return datetime.now(UTC).date().isoformat(), "today (UTC): no replayed day is recorded"
+
+
 @click.group("dataform")
 def dataform_group() -> None:
     """Compile and run the Dataform project locally (real CLI compile, DuckDB execution)."""
@@ -79,14 +92,23 @@ def run_command(
     var_pairs: tuple[str, ...],
     full_refresh: bool,
 ) -> None:
-    """Run the project (or a selection) on the local warehouse; exits 1 when an action fails."""
+    """Run the project (or a selection) on the local warehouse; exits 1 when an action fails.
+
+    Without ``--vars run_date=YYYY-MM-DD`` the run date is the day the local stack replayed last
+    (today when nothing was replayed); the command says which it used.
+    """
     from localgcp.dataform import run
 
+    console = Console()
+    variables = _parse_vars(var_pairs)
+    if "run_date" not in variables:
+        variables["run_date"], why = default_run_date()
+        click.echo(f"run_date={variables['run_date']}: {why} (choose with --vars run_date=YYYY-MM-DD)")
     result = run(
         project_dir,
         tags=_split(tags),
         actions=_split(actions),
-        vars=_parse_vars(var_pairs),
+        vars=variables,
         full_refresh=full_refresh,
         include_dependencies=include_deps,
     )
@@ -97,7 +119,6 @@ def run_command(
         style = {"success": "green", "failed": "red"}.get(a.status, "yellow")
         rows = "" if a.rows is None else str(a.rows)
         table.add_row(a.name, a.kind, f"[{style}]{a.status}[/]", rows, f"{a.seconds:.2f}")
-    console = Console()
     console.print(table)
     console.print(f"run log: {result.log_path}")
     if not result.ok:
@@ -110,10 +131,14 @@ def run_command(
 @click.option("--limit", default=100, show_default=True, help="rows to print")
 def sql_command(query: str, limit: int) -> None:
     """Run a query on the local warehouse and print the result as a table."""
+    from rillflow.commands.errors import WarehouseMissing
     from rillflow.settings import get_settings
     from rillflow.warehouse import DuckDBWarehouse
 
-    with DuckDBWarehouse(get_settings().warehouse_path).connect(read_only=True) as con:
+    path = get_settings().warehouse_path
+    if not path.exists():  # connecting would create an empty one
+        raise WarehouseMissing(path)
+    with DuckDBWarehouse(path).connect(read_only=True) as con:
         con.execute("SET TimeZone = 'UTC'")
         cursor = con.execute(query)
         columns = [d[0] for d in cursor.description or []]

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from rillflow.commands.options import DAY, app_events_per_day_option
 from rillflow.generators.app_events import AppEventModel
 from rillflow.generators.clickstream import clickstream_for_day
 from rillflow.generators.sales import SalesModel
@@ -37,10 +38,12 @@ def _write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> int:
 def generate_days(
     out: Path, first: date, days: int, app_events_per_day: float, seed: int, progress: Progress | None = None
 ) -> dict[str, int]:
-    """Write every flow for ``days`` days from ``first``; returns record counts per flow."""
+    """Write every flow for ``days`` days from ``first``; returns record counts per flow.
+
+    ``app_events_per_day=0`` writes no app events (as ``rillflow run`` then publishes none)."""
     sales = SalesModel(seed=seed, start=first)
     universe = StartupUniverse(seed=seed, start=first)
-    app = AppEventModel(events_per_day=app_events_per_day, seed=seed)
+    app = AppEventModel(events_per_day=app_events_per_day, seed=seed) if app_events_per_day > 0 else None
     counts = {"clickstream": 0, "sales_lines": 0, "startups_full": 0, "startups_delta": 0, "app_events": 0}
     task = progress.add_task("generating", total=days) if progress else None
     last_load: datetime | None = None
@@ -64,33 +67,38 @@ def generate_days(
             path = bronze / "startups" / "load_type=delta" / dt / "part-00000.jsonl"
             counts["startups_delta"] += _write_jsonl(path, universe.changes(last_load, load_at))
             last_load = load_at
-        day_start = datetime(d.year, d.month, d.day, tzinfo=UTC)
-        target = out / "lake" / "app_events" / dt
-        target.mkdir(parents=True, exist_ok=True)
-        for hour in range(24):
-            h0 = day_start + timedelta(hours=hour)
-            table = app.generate(h0, h0 + timedelta(hours=1))
-            pq.write_table(table, target / f"part-{h0:%Y%m%dT%H%M}-000-generated.parquet")
-            counts["app_events"] += table.num_rows
+        if app is not None:
+            counts["app_events"] += _write_app_events(out / "lake" / "app_events" / dt, app, d)
         if progress is not None and task is not None:
             progress.advance(task)
     return counts
 
 
+def _write_app_events(target: Path, app: AppEventModel, day: date) -> int:
+    """One Parquet file per hour of ``day``; returns the number of events."""
+    target.mkdir(parents=True, exist_ok=True)
+    day_start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    n = 0
+    for hour in range(24):
+        h0 = day_start + timedelta(hours=hour)
+        table = app.generate(h0, h0 + timedelta(hours=1))
+        pq.write_table(table, target / f"part-{h0:%Y%m%dT%H%M}-000-generated.parquet")
+        n += table.num_rows
+    return n
+
+
 @click.command("generate")
-@click.option(
-    "--date", "first", type=click.DateTime(formats=["%Y-%m-%d"]), required=True, help="first day (UTC)"
-)
+@click.option("--date", "first", type=DAY, required=True, help="first day (UTC)")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="output root")
 @click.option("--days", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--app-events-per-day", type=click.FloatRange(min=1), default=1_000_000, show_default=True)
+@app_events_per_day_option()
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-def generate(first: datetime, out: Path, days: int, app_events_per_day: float, seed: int) -> None:
+def generate(first: date, out: Path, days: int, app_events_per_day: int, seed: int) -> None:
     """Write DAYS days of clickstream, sales, startups and app events under OUT."""
     console = Console()
     with Progress(console=console, transient=True) as progress:
-        counts = generate_days(out, first.date(), days, app_events_per_day, seed, progress)
-    table = Table(title=f"generated {days} day(s) from {first.date()} into {out}")
+        counts = generate_days(out, first, days, app_events_per_day, seed, progress)
+    table = Table(title=f"generated {days} day(s) from {first} into {out}")
     table.add_column("flow")
     table.add_column("records", justify="right")
     for flow, n in counts.items():

@@ -91,7 +91,7 @@ def status() -> None:
     """Addresses of every service and the router's counters."""
     state = _running_state()
     if not state:
-        click.echo("not running")
+        click.echo("not running: start it with `rillflow local up`")
         raise SystemExit(1)
     live = requests.get(f"{state['control']}/status", timeout=5).json()
     for name, address in live["services"].items():

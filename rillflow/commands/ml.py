@@ -75,6 +75,12 @@ def registry_list(model_name: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([v.to_dict() for v in versions], indent=2, default=str))
         return
+    if not versions:
+        from rillflow.commands.history import first_model_hint
+        from rillflow.settings import get_settings
+
+        click.echo(f"no model versions yet: {first_model_hint(get_settings(), model_name)}")
+        return
     table = Table(title="model registry")
     for col in ("model", "version", "aliases", "metrics", "training data", "created_at", "artifact_uri"):
         table.add_column(col)
@@ -101,11 +107,20 @@ def serve_command(model_name: str, alias: str, port: int | None) -> None:
 
     from ml.registry import get_registry
     from ml.serving.server import server_from_env
+    from rillflow.commands.errors import NoModelYet
     from rillflow.settings import get_settings
 
-    version = get_registry().get(model_name, alias=alias)
+    registry = get_registry()
+    version = registry.get(model_name, alias=alias)
     if version is None:
-        raise click.ClickException(f"model {model_name!r} has no version with alias {alias!r}")
+        existing = registry.list_versions(model_name)
+        if not existing:
+            raise NoModelYet(model_name, alias)
+        aliases = sorted({a for v in existing for a in v.aliases}) or ["none"]
+        raise click.ClickException(
+            f"model {model_name!r} has no version with alias {alias!r} (its aliases: {', '.join(aliases)}); "
+            "choose one with --alias"
+        )
     os.environ["AIP_STORAGE_URI"] = version.artifact_uri
     os.environ["AIP_HTTP_PORT"] = str(port or get_settings().ports.prediction)
     server = server_from_env()

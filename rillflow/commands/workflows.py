@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 import click
+from rich.console import Console
+from rich.table import Table
 
 from rillflow.settings import get_settings
 
@@ -69,27 +73,111 @@ def _client(address: str | None) -> Any:
     return executions_client(address or get_settings().emulator_host("workflows"))
 
 
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
+
+
+def run_date(execution: Any) -> str:
+    """The ``date`` argument of the execution (the day a daily pipeline processes), if any."""
+    argument = _json(execution.argument)
+    return str(argument["date"]) if isinstance(argument, dict) and "date" in argument else ""
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.1f}s" if value < 120 else f"{value / 60:.1f}min"
+
+
+def duration(execution: Any, now: datetime) -> str:
+    if execution.end_time:
+        return _seconds(execution.duration.total_seconds())
+    return f"{_seconds((now - execution.start_time).total_seconds())} so far" if execution.start_time else ""
+
+
+def steps(execution: Any) -> str:
+    """The step timings a workflow returns (``timings: {<step>_s: seconds}``, as the daily pipeline
+    does), where a failed execution stopped, or the step a running one is at: all from the API."""
+    result = _json(execution.result)
+    timings = result.get("timings") if isinstance(result, dict) else None
+    if isinstance(timings, dict) and timings:
+        return ", ".join(
+            f"{name.removesuffix('_s')} {_seconds(float(value))}"
+            for name, value in timings.items()
+            if isinstance(value, int | float)
+        )
+    if execution.error and execution.error.stack_trace.elements:
+        where = execution.error.stack_trace.elements[0]  # innermost frame first, as Google's
+        reason = execution.error.context.splitlines()[0] if execution.error.context else ""
+        reason = reason if len(reason) <= 80 else reason[:79] + "…"
+        return f"failed in step {where.step} ({where.routine}): {reason}"
+    if execution.status.current_steps:
+        return "at step " + ", ".join(step.step for step in execution.status.current_steps)
+    return ""
+
+
+def executions_table(executions: list[Any], now: datetime) -> Table:
+    table = Table(title="Workflows executions (newest first)")
+    table.add_column("execution id", no_wrap=True)
+    table.add_column("workflow")
+    table.add_column("run date", no_wrap=True)
+    table.add_column("state")
+    table.add_column("start (UTC)", no_wrap=True)
+    table.add_column("duration", justify="right", no_wrap=True)
+    table.add_column("step timings")
+    style = {"SUCCEEDED": "green", "FAILED": "red", "CANCELLED": "yellow", "ACTIVE": "cyan"}
+    for execution in executions:
+        parts = execution.name.split("/")
+        state = execution.state.name
+        started = execution.start_time.strftime("%Y-%m-%d %H:%M:%S") if execution.start_time else ""
+        table.add_row(
+            parts[-1],
+            parts[-3],
+            run_date(execution),
+            f"[{style.get(state, 'default')}]{state}[/]",
+            started,
+            duration(execution, now),
+            steps(execution),
+        )
+    return table
+
+
 @workflows_group.command("list")
 @click.option("--workflow", default="-", show_default=True, help="Workflow id ('-' = all).")
 @click.option("--address", default=None, help="host:port of the local Workflows service.")
-@click.option("--limit", default=20, show_default=True)
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
 def list_command(workflow: str, address: str | None, limit: int) -> None:
-    """List recent executions (newest first)."""
+    """List recent executions (newest first): run date, state, duration and step timings."""
+    from google.cloud.workflows.executions_v1.types import ExecutionView, ListExecutionsRequest
+
     settings = get_settings()
     parent = f"projects/{settings.project}/locations/{settings.region}/workflows/{workflow}"
-    for n, execution in enumerate(_client(address).list_executions(parent=parent)):
-        if n >= limit:
-            break
-        started = execution.start_time.isoformat() if execution.start_time else ""
-        click.echo(f"{execution.state.name:<10} {started}  {execution.name}")
+    request = ListExecutionsRequest(parent=parent, view=ExecutionView.FULL, page_size=min(limit, 100))
+    executions = list(itertools.islice(_client(address).list_executions(request=request), limit))
+    if not executions:
+        click.echo("no executions yet: `rillflow run` starts the daily pipeline once per replayed day")
+        return
+    console = Console()
+    if not console.is_terminal:  # piped or captured: do not squeeze the table into 80 columns
+        console = Console(width=200)
+    console.print(executions_table(executions, datetime.now(UTC)))
+    console.print("details of one: rillflow workflows describe EXECUTION_ID", markup=False)
 
 
 @workflows_group.command("describe")
-@click.argument("execution_name")
+@click.argument("execution")
 @click.option("--address", default=None, help="host:port of the local Workflows service.")
-def describe_command(execution_name: str, address: str | None) -> None:
-    """Show one execution (its full resource name) as JSON."""
+def describe_command(execution: str, address: str | None) -> None:
+    """Show one execution as JSON: EXECUTION is its id (from `list`) or its full resource name."""
     from google.cloud.workflows.executions_v1 import Execution
 
-    execution = _client(address).get_execution(name=execution_name)
-    click.echo(Execution.to_json(execution, indent=2))
+    client = _client(address)
+    if "/" not in execution:
+        settings = get_settings()
+        parent = f"projects/{settings.project}/locations/{settings.region}/workflows/-"
+        matches = [e.name for e in client.list_executions(parent=parent) if e.name.endswith("/" + execution)]
+        if not matches:
+            raise click.BadParameter(f"no execution with id {execution!r}", param_hint="EXECUTION")
+        execution = matches[0]
+    click.echo(Execution.to_json(client.get_execution(name=execution), indent=2))

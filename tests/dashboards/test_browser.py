@@ -121,7 +121,26 @@ def test_empty_states_are_visible(warehouses: dict[str, Path], page: Any, tmp_pa
         message = panel.locator(".empty-state")
         assert message.is_visible(), name
         assert _box(message)["height"] > 50
-        assert f"bi.{name} is empty" in message.inner_text()
+        text = message.inner_text()
+        assert "first trains after ~" in text and "rillflow run --days" in text and "bi." not in text
+    assert page.outside == []
+
+
+def test_overview_state_column_is_not_clipped(warehouses: dict[str, Path], page: Any, tmp_path: Path) -> None:
+    """The Overview's State cells wrap inside the table instead of running past its right edge."""
+    build(tmp_path / "pre-ml", warehouses["pre_ml"])
+    page.goto((tmp_path / "pre-ml" / "index.html").as_uri(), wait_until="load")
+    wrap = page.locator(".table-wrap")
+    assert wrap.evaluate("w => w.scrollWidth <= w.clientWidth"), "the views table scrolls sideways"
+    cells = page.locator("td.wrap")
+    assert cells.count() == 8
+    right_edge = _box(wrap)["x"] + _box(wrap)["width"]
+    for i in range(cells.count()):
+        cell = cells.nth(i)
+        assert cell.evaluate("c => c.scrollWidth <= c.clientWidth"), cell.inner_text()
+        box = _box(cell)
+        assert box["x"] + box["width"] <= right_edge + 1, cell.inner_text()
+    assert "first trains after" in cells.nth(5).inner_text()
     assert page.outside == []
 
 

@@ -92,9 +92,13 @@ def test_before_the_models_ran_predictions_show_empty_states(
     assert list(predictions) == list(PREDICTION_VIEWS)
     for name, panel in predictions.items():
         assert 'data-state="empty"' in panel and "<svg" not in panel
-        assert f"view bi.{name} is empty: no" in panel
-    assert "no churn scores in ml.ml_churn_scores yet" in predictions["bi_churn_score_distribution"]
-    assert "no forecasts in ml.ml_app_forecasts yet" in predictions["bi_app_forecast_vs_actual"]
+        message = re.search(r'<div class="empty-state"[^>]*>(.*?)</div>', panel, re.S)
+        assert message is not None and "bi." not in message.group(1), name
+    assert (
+        "No churn scores yet: the churn model first trains after ~64 days of history "
+        "— run <code>rillflow run --days 70</code>." in predictions["bi_churn_score_distribution"]
+    )
+    assert "No forecasts yet: the app-activity forecaster" in predictions["bi_app_forecast_vs_actual"]
     assert _kpis((tmp_path / "predictions.html").read_text())["Customers scored"] == "–"
 
 
@@ -104,8 +108,8 @@ def test_without_a_warehouse_every_panel_explains_itself(tmp_path: Path) -> None
     for filename, views in PAGE_VIEWS.items():
         panels = _panels((tmp_path / "out" / filename).read_text())
         assert list(panels) == list(views)
-        assert all("does not exist yet" in p and 'data-state="empty"' in p for p in panels.values())
-    assert "does not exist yet" in (tmp_path / "out" / "index.html").read_text()
+        assert all("there is no warehouse at" in p and 'data-state="empty"' in p for p in panels.values())
+    assert "there is no warehouse at" in (tmp_path / "out" / "index.html").read_text()
 
 
 def test_a_chart_that_fails_becomes_an_empty_state(

@@ -43,14 +43,14 @@ def test_prediction_views_are_empty_before_the_models_ran(warehouses: dict[str, 
     assert all(data[name].ok for name in HISTORY_VIEWS)
     for name in PREDICTION_VIEWS:
         problem = data[name].problem or ""
-        assert f"view bi.{name} is empty" in problem
-        assert "ml.ml_churn_scores" in problem or "ml.ml_app_forecasts" in problem
+        assert problem == VIEWS[name].empty_hint
+        assert "first trains after ~" in problem and "bi_" not in problem
 
 
 def test_missing_warehouse_is_reported_and_not_created(tmp_path: Path) -> None:
     path = tmp_path / "absent.duckdb"
     data = load_views(path)
-    assert all(f"the warehouse {path} does not exist yet" in (v.problem or "") for v in data.values())
+    assert all(f"there is no warehouse at {path} yet" in (v.problem or "") for v in data.values())
     assert not path.exists()
 
 
@@ -66,9 +66,21 @@ def test_missing_view_missing_column_and_broken_view(tmp_path: Path) -> None:
         )
         con.execute("DROP TABLE bi.upstream")
     data = load_views(path)
-    assert "view bi.bi_funnel_daily does not exist" in (data["bi_funnel_daily"].problem or "")
+    assert "no view bi.bi_funnel_daily" in (data["bi_funnel_daily"].problem or "")
     assert "has no column(s) country_code, orders" in (data["bi_daily_revenue"].problem or "")
     assert "could not be read" in (data["bi_startup_funding_by_sector"].problem or "")
+
+
+def test_empty_hints_speak_to_a_user() -> None:
+    """An empty panel says what is missing and what fills it, never in view or table names."""
+    for spec in VIEWS.values():
+        assert spec.empty_hint[0].isupper() and "bi." not in spec.empty_hint and "ml." not in spec.empty_hint
+    churn = VIEWS["bi_churn_score_distribution"].empty_hint
+    assert churn == (
+        "No churn scores yet: the churn model first trains after ~64 days of history "
+        "— run `rillflow run --days 70`."
+    )
+    assert "forecaster first trains after ~37 days" in VIEWS["bi_app_forecast_vs_actual"].empty_hint
 
 
 @pytest.mark.parametrize("name", ["bi_daily_revenue", "bi_app_forecast_vs_actual"])

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import kfp
-
 import pyarrow as pa
 import pytest
 

@@ -48,7 +48,7 @@ def test_list_and_describe_talk_to_the_service(tmp_path: Path) -> None:
         runner = CliRunner()
         listed = runner.invoke(workflows_group, ["list", "--address", service.address])
         assert listed.exit_code == 0, listed.output
-        assert "SUCCEEDED" in listed.output and name in listed.output
+        assert "SUCCEEDED" in listed.output and name.rsplit("/", 1)[1] in listed.output
         described = runner.invoke(workflows_group, ["describe", name, "--address", service.address])
         assert described.exit_code == 0, described.output
         assert json.loads(json.loads(described.output)["result"]) == 8
