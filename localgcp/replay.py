@@ -47,6 +47,10 @@ class Replay:
     drain_stream: Callable[[], Any] | None = None
     minute_workers: int = 4
     on_progress: Callable[[str, int, int], None] = lambda label, done, total: None
+    #: called with day D once D's nightly jobs (at D+1) and everything they caused have settled
+    after_day: Callable[[date], None] = lambda day: None
+    #: the days whose nightly batch has settled, in order (what an interrupted replay completed)
+    days_done: list[date] = field(default_factory=list, init=False)
     _undrained: int = field(default=0, init=False)
 
     def window(self, first_day: date, days: int) -> tuple[datetime, datetime]:
@@ -66,6 +70,7 @@ class Replay:
             or (f.schedule.cron != MINUTELY and f.at > nightly_start - timedelta(seconds=1) and f.at <= end)
         ]
         total = len(plan)
+        day_ends = _last_nightly_per_date(plan)
         pending: list[tuple[Firing, Future[Any]]] = []
         with ThreadPoolExecutor(self.minute_workers, thread_name_prefix="minute") as pool:
             for done, firing in enumerate(plan, start=1):
@@ -81,12 +86,20 @@ class Replay:
                     report.add(firing.schedule.function, _json(self.scheduler.fire(firing)))
                     if not self.wait_idle(1800):
                         raise TimeoutError(f"events of {firing.schedule.name} at {firing.at} did not settle")
+                    if done - 1 in day_ends:
+                        self._day_settled(firing.at.date() - timedelta(days=1))
                 self.on_progress(f"{firing.at:%Y-%m-%d %H:%M} {firing.schedule.name}", done, total)
             self._collect(pending, report)
             self._drain()
         if not self.wait_idle(1800):
             raise TimeoutError("the replay's events did not settle")
         return report
+
+    def _day_settled(self, day: date) -> None:
+        self.after_day(day)
+        if not self.wait_idle(1800):
+            raise TimeoutError(f"what ran after day {day} did not settle")
+        self.days_done.append(day)
 
     def _collect(self, pending: list[tuple[Firing, Future[Any]]], report: ReplayReport) -> None:
         """Wait for the queued minute jobs."""
@@ -100,6 +113,15 @@ class Replay:
         if self._undrained and self.drain_stream is not None:
             self.drain_stream()
         self._undrained = 0
+
+
+def _last_nightly_per_date(plan: list[Firing]) -> set[int]:
+    """Indexes of the last nightly (non-minute) firing of each date: after it, the day before is done."""
+    last: dict[date, int] = {}
+    for index, firing in enumerate(plan):
+        if firing.schedule.cron != MINUTELY:
+            last[firing.at.date()] = index
+    return set(last.values())
 
 
 def _json(response: Any) -> Any:

@@ -8,13 +8,20 @@ and the ML pipelines — reconciles every flow, and prints what the warehouse no
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from rillflow.commands.run import print_reconciliation, print_report, replay
+from rillflow.commands.options import DAY, app_events_per_day_option
+from rillflow.commands.run import (
+    ReplayInterrupted,
+    print_interrupted,
+    print_reconciliation,
+    print_report,
+    replay,
+)
 from rillflow.settings import Settings, get_settings
 from rillflow.warehouse import DuckDBWarehouse
 
@@ -38,8 +45,13 @@ def ml_summary() -> list[str]:
     return lines
 
 
+#: where Dataform keeps each assertion's failing rows (dataform/workflow_settings.yaml)
+ASSERTIONS_DATASET = "dataform_assertions"
+
+
 def warehouse_summary(settings: Settings) -> list[tuple[str, int]]:
-    """Row counts of every table and view in the local warehouse, by dataset."""
+    """Row counts of every table and view in the local warehouse, by dataset; the assertion
+    tables as one line (how many there are and how many failed), not ~30 rows of zeros."""
     if not settings.warehouse_path.exists():
         return []
     wh = DuckDBWarehouse(settings.warehouse_path)
@@ -52,27 +64,43 @@ def warehouse_summary(settings: Settings) -> list[tuple[str, int]]:
         .to_pylist()
     )
     counts = []
+    assertions = failing = 0
     for name in names:
         schema, table = name.split(".", 1)
-        n = wh.query(f'SELECT count(*) AS n FROM "{schema}"."{table}"').column("n")[0].as_py()
-        counts.append((name, int(n)))
+        n = int(wh.query(f'SELECT count(*) AS n FROM "{schema}"."{table}"').column("n")[0].as_py())
+        if schema == ASSERTIONS_DATASET:  # one line for all: a passing assertion keeps no rows
+            assertions, failing = assertions + 1, failing + (n > 0)
+            continue
+        counts.append((name, n))
+    if assertions:
+        counts.append((f"{ASSERTIONS_DATASET} ({assertions} assertions, {failing} failing)", failing))
     return counts
 
 
 @click.command("demo")
-@click.option(
-    "--from", "first_day", type=click.DateTime(["%Y-%m-%d"]), default="2026-01-01", show_default=True
-)
+@click.option("--from", "first_day", type=DAY, default="2026-01-01", show_default=True)
 @click.option("--days", default=7, show_default=True, type=click.IntRange(1, 366))
-@click.option("--app-events-per-day", default=20_000, show_default=True, type=click.IntRange(0))
-def demo_command(first_day: datetime, days: int, app_events_per_day: int) -> None:
+@app_events_per_day_option()
+@click.option("--force", is_flag=True, help="Replay the days again even if they already ran.")
+def demo_command(first_day: date, days: int, app_events_per_day: int, force: bool) -> None:
     """Run the platform end to end locally and show what it produced."""
     console = Console()
     settings = get_settings()
     console.rule(f"Rillflow demo: {days} days from {first_day:%Y-%m-%d}, state in {settings.home}")
-    report, counts = replay(settings, first_day.date(), days, app_events_per_day, console)
-    print_report(report, console)
-    reconciled = print_reconciliation(counts, console)
+    try:
+        outcome = replay(settings, first_day, days, app_events_per_day, console, force)
+    except ReplayInterrupted as exc:
+        print_interrupted(exc, "make demo", console)
+        raise SystemExit(130) from None
+    reconciled = True
+    if outcome.report is not None:
+        print_report(outcome.report, console)
+        reconciled = print_reconciliation(outcome.counts, console)
+    else:
+        console.print(
+            f"These {days} days already ran in {settings.home}: showing what they produced "
+            "(`make clean` starts over; `rillflow demo --force` replays them again)."
+        )
     table = Table(title=f"Warehouse ({settings.warehouse_path})")
     table.add_column("table")
     table.add_column("rows", justify="right")

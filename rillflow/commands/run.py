@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
 import click
 import requests
@@ -14,11 +15,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from localgcp.day_runs import DayPlan, day_runs_for, plan_days
 from localgcp.reconcile import FlowCount, reconcile
 from localgcp.replay import Replay, ReplayReport
 from localgcp.scheduler import SchedulerClient
 from localgcp.stack import LocalStack, read_state
 from localgcp.triggers import load_declaration
+from rillflow.commands.options import DAY, app_events_per_day_option
 from rillflow.settings import Settings, get_settings
 
 
@@ -70,37 +73,99 @@ def attach_or_start(settings: Settings) -> Iterator[StackHandle]:
         stack.stop()
 
 
+@dataclass
+class ReplayOutcome:
+    """What ``replay`` did: the plan for days that already ran, then the report and counts (None
+    when every requested day had already run)."""
+
+    plan: DayPlan
+    report: ReplayReport | None = None
+    counts: list[FlowCount] = field(default_factory=list)
+
+
+class ReplayInterrupted(Exception):
+    """Ctrl-C during a replay: which days had completed, so the command can say what a rerun does."""
+
+    def __init__(self, where: str, days_done: list[date]) -> None:
+        super().__init__(where)
+        self.where = where
+        self.days_done = days_done
+
+
 def replay(
-    settings: Settings, first_day: date, days: int, app_events_per_day: int, console: Console
-) -> tuple[ReplayReport, list[FlowCount]]:
-    """Replay the days, then reconcile the batch flows while the stack is still up."""
-    with (
-        attach_or_start(settings) as handle,
-        Progress(
+    settings: Settings,
+    first_day: date,
+    days: int,
+    app_events_per_day: int,
+    console: Console,
+    force: bool = False,
+) -> ReplayOutcome:
+    """Replay the days, then reconcile the batch flows while the stack is still up.
+
+    Days that already ran are found first (``localgcp.day_runs``): the completed ones at the
+    head of the window are skipped unless ``force``; any other day that ran is replayed and its
+    pipeline started again, so that a replay of days that already ran ends as one run would."""
+    with attach_or_start(settings) as handle:
+        os.environ.update(handle.env)
+        handle.wait_idle(600)  # what an earlier run left in flight settles before we look
+        runs = day_runs_for(settings.project, settings.region, handle.env.get("RILLFLOW_WORKFLOWS_HOST", ""))
+        window = [first_day + timedelta(days=i) for i in range(days)]
+        plan = plan_days(first_day, days, runs.find(window), force)
+        for line in plan.describe():
+            console.print(line)
+        if not plan.days:
+            return ReplayOutcome(plan)
+
+        def after_day(day: date) -> None:
+            if day in plan.rerun:
+                runs.rerun(plan.rerun[day])
+
+        with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             console=console,
-        ) as progress,
-    ):
-        os.environ.update(handle.env)
-        task = progress.add_task("replaying", total=None)
+        ) as progress:
+            task = progress.add_task("replaying", total=None)
+            where = "starting"
 
-        def on_progress(label: str, done: int, total: int) -> None:
-            progress.update(task, description=label, completed=done, total=total)
+            def on_progress(label: str, done: int, total: int) -> None:
+                nonlocal where
+                where = label
+                progress.update(task, description=label, completed=done, total=total)
 
-        runner = Replay(
-            load_declaration({"lake_bucket": settings.lake_bucket}),
-            SchedulerClient(handle.function_url, settings.project, settings.region),
-            handle.wait_idle,
-            handle.set_clock,
-            app_events_per_day=app_events_per_day,
-            drain_stream=handle.drain_stream,
-            on_progress=on_progress,
+            runner = Replay(
+                load_declaration({"lake_bucket": settings.lake_bucket}),
+                SchedulerClient(handle.function_url, settings.project, settings.region),
+                handle.wait_idle,
+                handle.set_clock,
+                app_events_per_day=app_events_per_day,
+                drain_stream=handle.drain_stream,
+                on_progress=on_progress,
+                after_day=after_day,
+            )
+            try:
+                report = runner.run(plan.first_day, plan.days)
+            except KeyboardInterrupt:
+                raise ReplayInterrupted(where, list(runner.days_done)) from None
+        return ReplayOutcome(plan, report, reconcile(settings, plan.first_day, plan.days, report.totals))
+
+
+def print_interrupted(exc: ReplayInterrupted, command: str, console: Console) -> None:
+    """Say what an interrupted replay completed and that running it again is safe."""
+    done = exc.days_done
+    console.print(f"[yellow]Interrupted[/] at {exc.where}.")
+    if done:
+        console.print(
+            f"Complete: {done[0]} … {done[-1]} ({len(done)} day(s): their nightly jobs and daily pipeline finished)."
         )
-        report = runner.run(first_day, days)
-        return report, reconcile(settings, first_day, days, report.totals)
+    else:
+        console.print("No day had completed yet.")
+    console.print(
+        f"Running [cyan]{command}[/] again is safe: completed days are skipped, the rest are replayed "
+        "from their start, and nothing is duplicated (publishing, writing and loading are idempotent)."
+    )
 
 
 def print_report(report: ReplayReport, console: Console) -> None:
@@ -123,18 +188,32 @@ def print_reconciliation(counts: list[FlowCount], console: Console) -> bool:
 
 
 @click.command("run")
-@click.option(
-    "--from", "first_day", type=click.DateTime(["%Y-%m-%d"]), default="2026-01-01", show_default=True
-)
+@click.option("--from", "first_day", type=DAY, default="2026-01-01", show_default=True)
 @click.option("--days", default=7, show_default=True, type=click.IntRange(1, 3660))
+@app_events_per_day_option()
 @click.option(
-    "--app-events-per-day", default=0, show_default=True, type=click.IntRange(0), help="0 = no stream"
+    "--force",
+    is_flag=True,
+    help="Replay days that already ran too (by default completed days at the start are skipped).",
 )
-def run_command(first_day: datetime, days: int, app_events_per_day: int) -> None:
-    """Replay DAYS simulated days starting at FROM on the virtual clock."""
+def run_command(first_day: date, days: int, app_events_per_day: int, force: bool) -> None:
+    """Replay DAYS simulated days starting at FROM on the virtual clock.
+
+    Days that already ran are skipped when they complete the start of the window; any other
+    day that ran (or every one, with --force) is replayed again and its pipeline re-run, ending
+    as after one run."""
     console = Console()
     settings = get_settings()
-    report, counts = replay(settings, first_day.date(), days, app_events_per_day, console)
-    print_report(report, console)
-    if not print_reconciliation(counts, console):
+    try:
+        outcome = replay(settings, first_day, days, app_events_per_day, console, force)
+    except ReplayInterrupted as exc:
+        print_interrupted(exc, " ".join(["rillflow", *sys.argv[1:]]), console)
+        raise SystemExit(130) from None
+    if outcome.report is None:
+        console.print(
+            f"All {days} day(s) from {first_day} already ran; nothing replayed (--force replays them)."
+        )
+        return
+    print_report(outcome.report, console)
+    if not print_reconciliation(outcome.counts, console):
         raise SystemExit(1)

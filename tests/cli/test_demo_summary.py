@@ -18,6 +18,10 @@ def test_warehouse_summary_counts_rows_per_table() -> None:
     wh.write("warehouse", "fct_sales", pa.table({"x": [1, 2, 3]}))
     wh.write("ml", "ml_churn_scores", pa.table({"x": pa.array([], pa.int64())}))
     assert warehouse_summary(settings) == [("ml.ml_churn_scores", 0), ("warehouse.fct_sales", 3)]
+    wh.write("dataform_assertions", "a_passes", pa.table({"x": pa.array([], pa.int64())}))
+    wh.write("dataform_assertions", "b_fails", pa.table({"x": [7]}))
+    assert warehouse_summary(settings)[-1] == ("dataform_assertions (2 assertions, 1 failing)", 1)
+    assert len(warehouse_summary(settings)) == 3
 
 
 def test_ml_summary_reports_the_latest_job_and_skip_reasons() -> None:
