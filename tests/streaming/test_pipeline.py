@@ -127,8 +127,10 @@ def test_flex_template_metadata_matches_the_options() -> None:
     parser = argparse.ArgumentParser()
     pl.AppEventsOptions._add_argparse_args(parser)
     parser_args = {a.dest for a in parser._actions}
+    beam_options = set(PipelineOptions([]).get_all_options())  # e.g. sdk_container_image
     names = {p["name"] for p in meta["parameters"]}
-    assert names <= parser_args, names - parser_args
+    assert names <= parser_args | beam_options, names - parser_args - beam_options
+    assert "sdk_container_image" in beam_options
     assert {"input_subscription", "lake_uri", "deadletter_topic", "allowed_lateness_s"} <= names
     assert meta["streaming"] is True
     for p in meta["parameters"]:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from localgcp.connectors.dataflow import PREFIX, LocalDataflow
 from localgcp.workflows import Execution
 from localgcp.workflows.connectors import ConnectorRegistry
 from localgcp.workflows.parser import load_workflow
+from rillflow.warehouse import _ident
+from streaming.sinks import WarehouseTarget
 
 YAML = Path(__file__).resolve().parents[2] / "workflows" / "streaming_launcher.yaml"
+METADATA = YAML.parents[1] / "streaming" / "metadata.json"
 
 ENV = {
     "GOOGLE_CLOUD_PROJECT_ID": "proj",
@@ -46,7 +50,8 @@ def test_launches_once_then_reports_the_running_job() -> None:
         "deadletter_topic": "projects/proj/topics/app-events-deadletter",
         "lake_uri": "gs://lake",
         "warehouse": "bigquery",
-        "bq_dataset": "proj:streaming",
+        "bq_dataset": "streaming",
+        "bq_location": "europe-west1",
     }
     second = _run(dataflow, ENV)
     assert second == {
@@ -64,6 +69,20 @@ def test_local_warehouse_parameters_come_from_the_environment() -> None:
     assert job is not None
     assert job.parameters["warehouse"] == "duckdb" and job.parameters["duckdb_path"] == "/tmp/w.duckdb"
     assert "bq_dataset" not in job.parameters
+
+
+def test_the_dataset_parameter_is_one_the_sink_accepts_and_workers_get_the_image() -> None:
+    """The sink writes to <project>.<dataset> and checks the dataset is a plain identifier: the
+    launcher once passed ``proj:streaming``, which that check rejects on the first merge."""
+    dataflow = LocalDataflow()
+    image = "europe-west1-docker.pkg.dev/proj/rillflow/streaming:abc123"
+    _run(dataflow, {**ENV, "STREAMING_SDK_IMAGE": image})
+    job = dataflow.active_job("app-events-streaming")
+    assert job is not None and job.parameters["sdk_container_image"] == image
+    target = WarehouseTarget(kind="bigquery", dataset=job.parameters["bq_dataset"], project="proj")
+    assert _ident(target.dataset) == "streaming"
+    declared = {p["name"] for p in json.loads(METADATA.read_text())["parameters"]}
+    assert set(job.parameters) <= declared, "Dataflow rejects parameters the template does not declare"
 
 
 def test_daily_pipeline_and_launcher_parse_like_the_service_would() -> None:
