@@ -61,6 +61,19 @@ format: $(STAMP) ## Apply ruff's formatting and autofixes
 bench: $(STAMP) ## Run the benchmarks (BENCH=<prefix> selects ids) and print the table
 	$(PY) -m bench $(if $(BENCH),--only $(BENCH),)
 
+PROJECT ?=
+REGION ?= europe-west1
+DRY_RUN ?=
+
+package: $(STAMP) ## Build every deploy artifact into dist/ (functions zip, image contexts, templates)
+	$(PY) -m rillflow.deploy.package
+
+deploy: $(STAMP) ## Deploy to Google Cloud: make deploy PROJECT=<id> [REGION=europe-west1] [DRY_RUN=1]
+	@test -n "$(PROJECT)" || { echo "make deploy needs PROJECT=<project id> (see docs/DEPLOY.md)"; exit 2; }
+	$(VENV)/bin/rillflow deploy --project "$(PROJECT)" --region "$(REGION)" $(if $(DRY_RUN),--dry-run,)
+
+.PHONY: package deploy
+
 lock: ## Re-resolve every dependency to its newest allowed version, reinstall, and run the tests
 	@test -x $(VENV)/bin/uv || $(MAKE) --no-print-directory setup
 	$(UV_COMPILE) pyproject.toml --extra dev --generate-hashes -o $(LOCK)

@@ -59,9 +59,16 @@ class Settings:
     app_events_per_day: int = 20_000
     #: host:port of a local Workflows service; empty = Google's endpoint with default credentials
     workflows_host: str = ""
-    #: bucket of model artifacts; empty = ``<project>-ml-artifacts``
+    #: bucket of ML pipeline templates, runs and model artifacts; empty = the one terraform
+    #: declares, ``<project>-ml-artifacts`` (see :attr:`ml_bucket`)
     ml_artifacts_bucket: str = ""
     ports: Ports = field(default_factory=Ports)
+
+    @property
+    def ml_bucket(self) -> str:
+        """The ML artifacts bucket: ``RILLFLOW_ML_ARTIFACTS_BUCKET``, else the name terraform
+        gives it (``<project>-ml-artifacts``, terraform/storage.tf; a test keeps the two equal)."""
+        return self.ml_artifacts_bucket or f"{self.project}-ml-artifacts"
 
     # --- derived locations (local mode) -------------------------------------------------
     @property

@@ -17,11 +17,10 @@ METADATA_FILE = "metadata.json"
 
 
 def artifacts_bucket() -> str:
-    """The bucket holding model artifacts (``RILLFLOW_ML_ARTIFACTS_BUCKET``, default ``<project>-ml-artifacts``)."""
+    """The bucket holding model artifacts (``Settings.ml_bucket``)."""
     from rillflow.settings import get_settings
 
-    settings = get_settings()
-    return settings.ml_artifacts_bucket or f"{settings.project}-ml-artifacts"
+    return get_settings().ml_bucket
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import click
 from rillflow.commands.dashboards import dashboards_group
 from rillflow.commands.dataform import dataform_group, sql_command
 from rillflow.commands.demo import demo_command
+from rillflow.commands.deploy import deploy_command
 from rillflow.commands.generate import generate
 from rillflow.commands.local import local_group
 from rillflow.commands.ml import ml_group
@@ -23,4 +24,5 @@ COMMANDS: list[click.Command] = [
     workflows_group,
     ml_group,
     dashboards_group,
+    deploy_command,
 ]
