@@ -49,10 +49,33 @@ test: $(STAMP) ## Run the test suite (unit, parity and end-to-end against local 
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 
-lint: $(STAMP) ## ruff and mypy
+lint: $(STAMP) ## ruff, mypy and the terraform gates (lint-terraform)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	@$(MAKE) --no-print-directory lint-terraform
+
+# The terraform gates, none of which needs a provider binary or the registry: formatting; every
+# resource, data source, argument and block against the pinned providers' 6.50.0 schemas (read from
+# the npm packages @cdktf/provider-google{,-beta} by tests/terraform/provider_schema.py); checkov, in
+# its own venv (its pins conflict with the project lock), locked with hashes and installed once.
+CHECKOV_VENV := .venv-tools/checkov
+CHECKOV_LOCK := tools/checkov/requirements.lock
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+
+$(CHECKOV_STAMP): $(CHECKOV_LOCK)
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	@echo "installing checkov ($(CHECKOV_LOCK)) into $(CHECKOV_VENV)"
+	$(CHECKOV_VENV)/bin/python -m pip install -q --require-hashes --no-deps -r $(CHECKOV_LOCK)
+	@touch $(CHECKOV_STAMP)
+
+lint-terraform: $(STAMP) $(CHECKOV_STAMP) ## terraform fmt, the provider schema check and checkov on terraform/
+	@command -v terraform >/dev/null || { echo "lint-terraform needs terraform >= 1.11 on PATH (only fmt runs: no provider is downloaded)"; exit 2; }
+	terraform fmt -check -recursive -diff terraform
+	$(PY) -m tests.terraform.provider_schema terraform
+	$(CHECKOV_VENV)/bin/checkov --directory terraform --framework terraform --skip-download --quiet --compact
+
+.PHONY: lint-terraform
 
 format: $(STAMP) ## Apply ruff's formatting and autofixes
 	$(VENV)/bin/ruff check --fix .

@@ -5,7 +5,8 @@ locals {
 
 resource "google_service_account" "scheduler" {
   account_id   = "rillflow-scheduler"
-  display_name = "Rillflow Cloud Scheduler (invokes scheduled functions only)"
+  display_name = "Rillflow Cloud Scheduler (invokes scheduled functions and the streaming launcher only)"
+  depends_on   = [google_project_service.apis["iam"]]
 }
 
 resource "google_cloud_run_service_iam_member" "scheduler_invoker" {
@@ -13,7 +14,7 @@ resource "google_cloud_run_service_iam_member" "scheduler_invoker" {
   location = var.region
   service  = google_cloudfunctions2_function.fn[each.key].service_config[0].service
   role     = "roles/run.invoker"
-  member   = "serviceAccount:${google_service_account.scheduler.email}"
+  member   = google_service_account.scheduler.member
 }
 
 resource "google_cloud_scheduler_job" "job" {
@@ -40,4 +41,5 @@ resource "google_cloud_scheduler_job" "job" {
       audience              = google_cloudfunctions2_function.fn[each.value.function].service_config[0].uri
     }
   }
+  depends_on = [google_project_service.apis["cloudscheduler"]]
 }

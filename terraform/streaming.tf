@@ -1,63 +1,86 @@
-# The Beam streaming job (Dataflow Flex Template) and its worker identity.
+# The Beam streaming job (Dataflow Flex Template), its worker identity, and the launcher that keeps
+# it running.
 resource "google_service_account" "dataflow" {
   account_id   = "rillflow-dataflow"
   display_name = "Rillflow streaming pipeline workers"
+  depends_on   = [google_project_service.apis["iam"]]
 }
 
 resource "google_project_iam_member" "dataflow_worker" {
   project = var.project_id
-  role    = "roles/dataflow.worker"
-  member  = "serviceAccount:${google_service_account.dataflow.email}"
+  # Dataflow's worker permissions (work items, shuffle, metrics) exist only on the project.
+  role       = "roles/dataflow.worker"
+  member     = google_service_account.dataflow.member
+  depends_on = [google_project_service.apis["cloudresourcemanager"], google_project_service.apis["dataflow"]]
 }
 
 resource "google_pubsub_subscription_iam_member" "dataflow_reads" {
   subscription = google_pubsub_subscription.app_events_beam.id
   role         = "roles/pubsub.subscriber"
-  member       = "serviceAccount:${google_service_account.dataflow.email}"
+  member       = google_service_account.dataflow.member
 }
 
 resource "google_pubsub_topic_iam_member" "dataflow_deadletters" {
   topic  = google_pubsub_topic.app_events_deadletter.id
   role   = "roles/pubsub.publisher"
-  member = "serviceAccount:${google_service_account.dataflow.email}"
-}
-
-resource "google_storage_bucket_iam_member" "dataflow_lake" {
-  bucket = google_storage_bucket.lake.name
-  role   = "roles/storage.objectUser"
-  member = "serviceAccount:${google_service_account.dataflow.email}"
-}
-
-resource "google_storage_bucket_iam_member" "dataflow_staging" {
-  bucket = google_storage_bucket.artifacts.name
-  role   = "roles/storage.objectUser"
-  member = "serviceAccount:${google_service_account.dataflow.email}"
+  member = google_service_account.dataflow.member
 }
 
 resource "google_bigquery_dataset_iam_member" "dataflow_streaming" {
   dataset_id = google_bigquery_dataset.layer["streaming"].dataset_id
   role       = "roles/bigquery.dataEditor"
-  member     = "serviceAccount:${google_service_account.dataflow.email}"
+  member     = google_service_account.dataflow.member
 }
 
 resource "google_project_iam_member" "dataflow_bq_jobs" {
   project = var.project_id
-  role    = "roles/bigquery.jobUser"
-  member  = "serviceAccount:${google_service_account.dataflow.email}"
+  # BigQuery jobs (the hourly merge's load and MERGE) are created in the project: jobUser has no
+  # dataset-level form. Table access is the dataset binding above.
+  role       = "roles/bigquery.jobUser"
+  member     = google_service_account.dataflow.member
+  depends_on = [google_project_service.apis["cloudresourcemanager"], google_project_service.apis["bigquery"]]
 }
 
-resource "google_artifact_registry_repository" "images" {
-  location      = var.region
-  repository_id = "rillflow"
-  format        = "DOCKER"
+# --- the launcher --------------------------------------------------------------------------------------
+# workflows/streaming_launcher.yaml, run hourly by Cloud Scheduler, lists the active jobs and
+# launches the Flex Template when the job is not running. It has its own identity: launching
+# Dataflow jobs is nothing the daily pipeline needs.
+
+resource "google_service_account" "streaming_launcher" {
+  account_id   = "rillflow-streaming-launcher"
+  display_name = "Rillflow streaming launcher workflow"
+  depends_on   = [google_project_service.apis["iam"]]
 }
 
-# The job itself is launched (idempotently) by workflows/streaming_launcher.yaml, which Cloud
-# Scheduler runs hourly: one definition of the job's parameters, shared with the local stack.
+# Dataflow has no job-level IAM, so launching is granted on the project, but as a custom role with
+# the three permissions the launcher uses instead of roles/dataflow.developer (which can also
+# cancel, update and snapshot any job).
+resource "google_project_iam_custom_role" "dataflow_launcher" {
+  role_id     = "rillflowDataflowLauncher"
+  title       = "Rillflow Dataflow launcher"
+  description = "List and get Dataflow jobs, launch a Flex Template job."
+  permissions = ["dataflow.jobs.create", "dataflow.jobs.get", "dataflow.jobs.list", "resourcemanager.projects.get"]
+  depends_on  = [google_project_service.apis["iam"]]
+}
+
+resource "google_project_iam_member" "launcher_launches" {
+  project = var.project_id
+  # the custom role above: Dataflow has no job-level IAM
+  role       = google_project_iam_custom_role.dataflow_launcher.name
+  member     = google_service_account.streaming_launcher.member
+  depends_on = [google_project_service.apis["cloudresourcemanager"], google_project_service.apis["dataflow"]]
+}
+
+resource "google_service_account_iam_member" "launcher_acts_as_dataflow" {
+  service_account_id = google_service_account.dataflow.name
+  role               = "roles/iam.serviceAccountUser"
+  member             = google_service_account.streaming_launcher.member
+}
+
 resource "google_workflows_workflow" "streaming_launcher" {
   name            = "streaming_launcher"
   region          = var.region
-  service_account = google_service_account.workflows.id
+  service_account = google_service_account.streaming_launcher.id
   source_contents = file("${path.module}/../workflows/streaming_launcher.yaml")
   user_env_vars = {
     APP_EVENTS_SUBSCRIPTION     = google_pubsub_subscription.app_events_beam.name
@@ -65,16 +88,21 @@ resource "google_workflows_workflow" "streaming_launcher" {
     LAKE_BUCKET                 = google_storage_bucket.lake.name
     STREAMING_WAREHOUSE         = "bigquery"
     STREAMING_DATASET           = google_bigquery_dataset.layer["streaming"].dataset_id
-    STREAMING_TEMPLATE_PATH     = "gs://${google_storage_bucket.artifacts.name}/templates/app_events.json"
+    STREAMING_TEMPLATE_PATH     = local.artifacts.flex_template
+    STREAMING_SDK_IMAGE         = local.images["streaming"]
+    STREAMING_STAGING_LOCATION  = local.artifacts.dataflow_staging
+    STREAMING_TEMP_LOCATION     = local.artifacts.dataflow_temp
     DATAFLOW_SERVICE_ACCOUNT    = google_service_account.dataflow.email
   }
-  depends_on = [google_project_service.apis]
+  depends_on = [google_project_service.apis["workflows"]]
 }
 
 resource "google_project_iam_member" "scheduler_runs_launcher" {
   project = var.project_id
-  role    = "roles/workflows.invoker"
-  member  = "serviceAccount:${google_service_account.scheduler.email}"
+  # Workflows has no per-workflow IAM policy: the invoker role exists only on the project.
+  role       = "roles/workflows.invoker"
+  member     = google_service_account.scheduler.member
+  depends_on = [google_project_service.apis["cloudresourcemanager"], google_project_service.apis["workflowexecutions"]]
 }
 
 resource "google_cloud_scheduler_job" "streaming_launcher" {
@@ -92,10 +120,12 @@ resource "google_cloud_scheduler_job" "streaming_launcher" {
       scope                 = "https://www.googleapis.com/auth/cloud-platform"
     }
   }
+  depends_on = [google_project_service.apis["cloudscheduler"], google_project_iam_member.scheduler_runs_launcher]
 }
 
-# The hourly aggregates the streaming job merges into (Storage Write API on Dataflow).
+# The hourly aggregates the streaming job merges into.
 resource "google_bigquery_table" "app_events_hourly" {
+  #checkov:skip=CKV_GCP_80:Google-managed encryption; a customer-managed key is an organisation choice this project does not impose.
   dataset_id          = google_bigquery_dataset.layer["streaming"].dataset_id
   table_id            = "app_events_hourly"
   deletion_protection = true

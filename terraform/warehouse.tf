@@ -1,64 +1,98 @@
-# BigQuery datasets (the medallion layers) and the Dataform repository that builds them.
+# BigQuery datasets (the medallion layers), the BigLake connection of the external tables, and the
+# Dataform repository that builds them. Everything lives in var.region, and Dataform compiles with
+# that location, this project and the real lake bucket (dataform/workflow_settings.yaml holds
+# placeholders for local runs only).
 locals {
   # exactly the datasets the Dataform project writes (dataform/workflow_settings.yaml and each
   # model's schema) plus the streaming pipeline's
   datasets = ["bronze", "staging", "intermediate", "marts", "ml", "bi", "dataform_assertions", "streaming"]
+
+  # Connection reference for `CREATE EXTERNAL TABLE ... WITH CONNECTION` (project.location.id).
+  lake_connection = "${var.project_id}.${var.region}.${google_bigquery_connection.lake.connection_id}"
+
+  # What every cloud compilation overrides in dataform/workflow_settings.yaml: the Dataform
+  # vars the SQLX reads that depend on the deployment (lake_bucket in includes/constants.js,
+  # lake_connection for the external tables' WITH CONNECTION).
+  dataform_vars = {
+    lake_bucket     = local.lake_bucket
+    lake_connection = local.lake_connection
+  }
 }
 
 resource "google_bigquery_dataset" "layer" {
+  #checkov:skip=CKV_GCP_81:Google-managed encryption; a customer-managed key is an organisation choice this project does not impose.
   for_each                   = toset(local.datasets)
   dataset_id                 = each.value
   location                   = var.region
   delete_contents_on_destroy = false
-  depends_on                 = [google_project_service.apis]
+  depends_on                 = [google_project_service.apis["bigquery"]]
 }
 
-# BigLake connection so the bronze external tables read the lake with the connection's identity.
+# BigLake connection: the bronze and lake external tables read the lake with the connection's
+# identity (granted objectViewer on bronze/ and lake/app_events/ only, storage.tf), so neither
+# Dataform nor a reader of the tables needs access to the bucket.
 resource "google_bigquery_connection" "lake" {
-  connection_id = "rillflow-lake"
+  connection_id = "rillflow_lake"
   location      = var.region
+  friendly_name = "Rillflow lake (BigLake)"
   cloud_resource {}
-}
-
-resource "google_storage_bucket_iam_member" "biglake_reader" {
-  bucket = google_storage_bucket.lake.name
-  role   = "roles/storage.objectViewer"
-  member = "serviceAccount:${google_bigquery_connection.lake.cloud_resource[0].service_account_id}"
+  depends_on = [google_project_service.apis["bigqueryconnection"]]
 }
 
 resource "google_service_account" "dataform" {
   account_id   = "rillflow-dataform"
   display_name = "Rillflow Dataform executions"
+  depends_on   = [google_project_service.apis["iam"]]
 }
 
 resource "google_bigquery_dataset_iam_member" "dataform_editor" {
   for_each   = toset([for d in local.datasets : d if d != "streaming"])
   dataset_id = google_bigquery_dataset.layer[each.value].dataset_id
   role       = "roles/bigquery.dataEditor"
-  member     = "serviceAccount:${google_service_account.dataform.email}"
+  member     = google_service_account.dataform.member
 }
 
 resource "google_bigquery_dataset_iam_member" "dataform_reads_streaming" {
   dataset_id = google_bigquery_dataset.layer["streaming"].dataset_id
   role       = "roles/bigquery.dataViewer"
-  member     = "serviceAccount:${google_service_account.dataform.email}"
+  member     = google_service_account.dataform.member
 }
 
 resource "google_project_iam_member" "dataform_jobs" {
   project = var.project_id
-  role    = "roles/bigquery.jobUser"
-  member  = "serviceAccount:${google_service_account.dataform.email}"
+  # BigQuery query jobs are created in the project: jobUser has no dataset-level form.
+  role       = "roles/bigquery.jobUser"
+  member     = google_service_account.dataform.member
+  depends_on = [google_project_service.apis["cloudresourcemanager"], google_project_service.apis["bigquery"]]
 }
 
+# Creating a table WITH CONNECTION needs bigquery.connections.delegate, which only connectionAdmin
+# carries; it is granted on this one connection, not on the project.
 resource "google_bigquery_connection_iam_member" "dataform_uses_lake_connection" {
   connection_id = google_bigquery_connection.lake.connection_id
-  location      = var.region
-  role          = "roles/bigquery.connectionUser"
-  member        = "serviceAccount:${google_service_account.dataform.email}"
+  location      = google_bigquery_connection.lake.location
+  role          = "roles/bigquery.connectionAdmin"
+  member        = google_service_account.dataform.member
+}
+
+# --- Dataform (google-beta: at provider 6.50 the GA provider has no Dataform resources) ------------
+
+# The Dataform service agent acts as the repository's service account and reads the git token.
+resource "google_service_account_iam_member" "dataform_agent_token_creator" {
+  service_account_id = google_service_account.dataform.name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = google_project_service_identity.dataform.member
+}
+
+resource "google_secret_manager_secret_iam_member" "dataform_agent_reads_git_token" {
+  secret_id  = regex("^(projects/[^/]+/secrets/[^/]+)/versions/[^/]+$", var.dataform_git_token_secret_version)[0]
+  role       = "roles/secretmanager.secretAccessor"
+  member     = google_project_service_identity.dataform.member
+  depends_on = [google_project_service.apis["secretmanager"]]
 }
 
 resource "google_dataform_repository" "rillflow" {
-  provider        = google
+  provider        = google-beta
   name            = "rillflow"
   region          = var.region
   service_account = google_service_account.dataform.email
@@ -72,10 +106,16 @@ resource "google_dataform_repository" "rillflow" {
   workspace_compilation_overrides {
     default_database = var.project_id
   }
+
+  depends_on = [
+    google_project_service.apis["dataform"],
+    google_service_account_iam_member.dataform_agent_token_creator,
+    google_secret_manager_secret_iam_member.dataform_agent_reads_git_token,
+  ]
 }
 
 resource "google_dataform_repository_release_config" "main" {
-  provider      = google
+  provider      = google-beta
   project       = var.project_id
   region        = var.region
   repository    = google_dataform_repository.rillflow.name
@@ -87,15 +127,14 @@ resource "google_dataform_repository_release_config" "main" {
   code_compilation_config {
     default_database = var.project_id
     default_location = var.region
-    vars = {
-      lake_bucket = local.lake_bucket
-    }
+    vars             = local.dataform_vars
   }
 }
 
-# A scheduled safety net; the daily workflow invokes the same release with tag `daily` after each load.
+# A scheduled safety net; the daily workflow compiles and invokes with tag `daily` after each load
+# (workflows/daily_pipeline.yaml passes the same project, location and vars).
 resource "google_dataform_repository_workflow_config" "weekly" {
-  provider       = google
+  provider       = google-beta
   project        = var.project_id
   region         = var.region
   repository     = google_dataform_repository.rillflow.name
@@ -105,15 +144,8 @@ resource "google_dataform_repository_workflow_config" "weekly" {
   time_zone      = "Etc/UTC"
 
   invocation_config {
-    included_tags                            = ["weekly"]
-    transitive_dependencies_included         = true
-    service_account                          = google_service_account.dataform.email
+    included_tags                    = ["weekly"]
+    transitive_dependencies_included = true
+    service_account                  = google_service_account.dataform.email
   }
-}
-
-# The Dataform service agent acts as the repository's service account.
-resource "google_service_account_iam_member" "dataform_agent_token_creator" {
-  service_account_id = google_service_account.dataform.name
-  role               = "roles/iam.serviceAccountTokenCreator"
-  member             = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-dataform.iam.gserviceaccount.com"
 }

@@ -57,8 +57,15 @@ def test_every_declared_function_has_its_own_access_entry() -> None:
         "functions.tf function_access must list exactly the declared functions"
     )
     for name, entry in access.items():
-        for role in entry["project_roles"] + entry["bucket_roles"]:
+        # firestore_roles (conditioned on the database), project_roles (role -> why it must be
+        # project-wide) and lake (role -> prefixes, conditioned) replaced project_roles/bucket_roles
+        roles = entry["firestore_roles"] + list(entry["project_roles"]) + list(entry["lake"])
+        for role in roles:
             assert role not in ("roles/owner", "roles/editor", "roles/storage.admin"), (name, role)
+        for role, why in entry["project_roles"].items():
+            assert isinstance(why, str) and len(why) > 20, f"{name}: say why {role} must be project-wide"
+        for role in entry["firestore_roles"]:
+            assert role.startswith("roles/datastore."), (name, role)
     for schedule in decl.schedules:
         assert schedule.function in decl.http_functions, f"{schedule.name} must target an HTTP function"
 
