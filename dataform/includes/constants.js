@@ -15,6 +15,13 @@ function lakeUri(path) {
   return `gs://${vars.lake_bucket}/${path}`;
 }
 
+// `WITH CONNECTION` clause of the lake's external tables: in the cloud they read the lake through
+// the BigLake connection terraform creates (its service account may read bronze/ and the app-events
+// lake; the Dataform identity may not). Empty locally, where DuckDB reads the files directly.
+function lakeConnection() {
+  return vars.lake_connection ? `WITH CONNECTION \`${vars.lake_connection}\`` : "";
+}
+
 // Incremental runs reprocess the last `incremental_lookback_days` partitions already loaded, so a
 // re-exported day (same file name, new content) is picked up. The bound is computed once, in a
 // pre-operation (BigQuery scripting DECLARE), so that partition pruning sees a constant.
@@ -32,4 +39,4 @@ function replaceReprocessed(selfTable, column) {
   return `DELETE FROM ${selfTable} WHERE ${column} >= incremental_from`;
 }
 
-module.exports = { RUN_DATE, CHECK_FROM, lakeUri, incrementalFrom, replaceReprocessed, vars };
+module.exports = { RUN_DATE, CHECK_FROM, lakeUri, lakeConnection, incrementalFrom, replaceReprocessed, vars };

@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from localgcp.dataform import parse_graph, select
+from localgcp.dataform import compile_project, parse_graph, select
 from tests.dataform.conftest import PROJECT_DIR
 
 
@@ -62,3 +62,21 @@ def test_tags_select_subsets_with_their_assertions(compiled: dict[str, Any]) -> 
     assert "ml.ml_churn_features" in ml and "marts.fct_sales" not in ml
     with_deps = [a.name for a in select(graph, actions=["fct_sales"], include_dependencies=True)]
     assert with_deps.index("bronze.sales_lines") < with_deps.index("marts.fct_sales")
+
+
+def test_external_tables_read_the_lake_through_the_biglake_connection_when_given() -> None:
+    """In the cloud the Dataform identity cannot read the lake; the BigLake connection terraform
+    creates can, so every external table names it (locally the var is empty and no clause is
+    written, since DuckDB reads the files directly)."""
+    connection = "proj.europe-west1.rillflow_lake"
+    cloud = compile_project(PROJECT_DIR, {"lake_bucket": "b", "lake_connection": connection}, "proj")
+    local = compile_project(PROJECT_DIR, {"lake_bucket": "b"}, "proj")
+
+    def external(graph: dict[str, Any]) -> dict[str, str]:
+        actions = graph.get("operations", []) + graph.get("tables", [])
+        texts = {a["target"]["name"]: " ".join(a.get("queries", [])) + a.get("query", "") for a in actions}
+        return {name: sql for name, sql in texts.items() if "CREATE EXTERNAL TABLE" in sql.upper()}
+
+    assert len(external(cloud)) == 4
+    assert all(f"WITH CONNECTION `{connection}`" in sql for sql in external(cloud).values())
+    assert external(local) and not any("WITH CONNECTION" in sql for sql in external(local).values())
