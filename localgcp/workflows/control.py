@@ -3,17 +3,32 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from localgcp.workflows import errors, stdlib
-from localgcp.workflows.expressions import FunctionRef
-from localgcp.workflows.scope import Scope
+from localgcp.workflows.expressions import Evaluator, FunctionRef
+from localgcp.workflows.model import Frame, Limits, Step, Workflow
+from localgcp.workflows.scope import Assigner, Scope
 from localgcp.workflows.signals import Break, Cancelled, Continue, End, Return
+from localgcp.workflows.stdlib_core import Host
 
-if TYPE_CHECKING:
-    from localgcp.workflows.runtime import Execution, Frame
+
+class Execution(Host, Protocol):
+    """What these steps need of the interpreter (``runtime.Execution``)."""
+
+    workflow: Workflow
+    limits: Limits
+    assigner: Assigner
+
+    def evaluator(self, frame: Frame, scope: Scope) -> Evaluator: ...
+
+    def run_steps(self, steps: list[Step], frame: Frame, scope: Scope) -> None: ...
+
+    def call_subworkflow(self, name: str, args: list[Any] | dict[str, Any], depth: int) -> Any: ...
+
 
 _DEFAULT_BACKOFF = {"initial_delay": 1.0, "max_delay": 60.0, "multiplier": 1.25}
 _POLICIES = {
@@ -129,8 +144,6 @@ def run_parallel(execution: Execution, spec: dict[str, Any], frame: Frame, scope
     if "branches" in spec:
         jobs = [(name, steps, {}) for name, steps in spec["branches"]]
     else:
-        from localgcp.workflows.runtime import loop_items
-
         loop = spec["for"]
         for index, value in loop_items(loop, ev):
             loop_vars = {str(loop["value"]): value}
@@ -148,3 +161,23 @@ def run_parallel(execution: Execution, spec: dict[str, Any], frame: Frame, scope
             "UnhandledBranchError: one or more branches or iterations encountered an unhandled runtime error",
             branches=sorted(failures, key=lambda f: str(f["id"])),
         )
+
+
+def loop_items(spec: dict[str, Any], ev: Evaluator) -> Iterator[tuple[int, Any]]:
+    """(index, value) pairs of a ``for``: a list, a map's keys, or an inclusive numeric range."""
+    if "range" in spec:
+        bounds = ev.resolve(spec["range"])
+        if not isinstance(bounds, list) or len(bounds) != 2:
+            raise errors.value_error("for: range must be a list [start, end]")
+        start, end = bounds
+        current, index = start, 0
+        while current <= end:
+            yield index, current
+            current, index = current + 1, index + 1
+        return
+    items = ev.resolve(spec["in"])
+    if isinstance(items, dict):
+        items = list(items)
+    if not isinstance(items, list):
+        raise errors.type_error("for: 'in' must be a list")
+    yield from enumerate(items)

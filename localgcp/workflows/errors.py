@@ -63,3 +63,7 @@ def http_error(code: int, body: Any = None, headers: dict[str, str] | None = Non
 
 class DefinitionError(ValueError):
     """The YAML is not a valid workflow (the deploy-time check of the real service)."""
+
+
+class WorkflowNotFound(KeyError):
+    """No workflow with that id is deployed (here: no ``<id>.yaml`` in the workflows folder)."""

@@ -245,12 +245,23 @@ class Evaluator:
         return self.eval_node(parse_expression(source))
 
     def resolve(self, value: Any) -> Any:
-        """Evaluate a YAML value: ``${...}`` strings are expressions; maps and lists recursively."""
+        """Evaluate a YAML value: ``${...}`` strings are expressions; maps and lists recursively.
+        A map key written as an expression (``${dynamicKey}: value``) is evaluated too and must
+        give a string, as the maps reference says."""
         source = expression_source(value)
         if source is not None:
             return self.evaluate(source)
         if isinstance(value, dict):
-            return {str(k): self.resolve(v) for k, v in value.items()}
+            return {self._key(k): self.resolve(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self.resolve(v) for v in value]
         return value
+
+    def _key(self, key: Any) -> str:
+        source = expression_source(key)
+        if source is None:
+            return str(key)
+        evaluated = self.evaluate(source)
+        if not isinstance(evaluated, str):
+            raise errors.type_error(f"map key must be a string, got {type_name(evaluated)}: ${{{source}}}")
+        return evaluated

@@ -6,15 +6,26 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import grpc
 from google.cloud.workflows.executions_v1.types import executions as types
 
-from localgcp.workflows.service import WorkflowNotFound
+from localgcp.workflows.errors import WorkflowNotFound
+from localgcp.workflows.store import ExecutionStore
 
-if TYPE_CHECKING:
-    from localgcp.workflows.service import WorkflowsService
+
+class WorkflowsService(Protocol):
+    """What the API needs of the service (``service.WorkflowsService``)."""
+
+    store: ExecutionStore | None
+
+    def create_execution(self, workflow_id: str, argument: str | None) -> str: ...
+
+    def current_steps(self, name: str) -> list[tuple[str, str]]: ...
+
+    def cancel_execution(self, name: str) -> bool: ...
+
 
 SERVICE_NAME = "google.cloud.workflows.executions.v1.Executions"
 _PARENT = re.compile(r"^projects/([^/]+)/locations/([^/]+)/workflows/([^/]+)$")

@@ -15,7 +15,7 @@ import requests
 
 from localgcp.workflows import errors
 from localgcp.workflows.expressions import type_name
-from localgcp.workflows.stdlib import Host, function
+from localgcp.workflows.stdlib_core import Host, function
 
 DEFAULT_TIMEOUT_S = 300.0
 MAX_TIMEOUT_S = 1800.0

@@ -1,20 +1,25 @@
 """Workflow definitions: YAML (or JSON) text → subworkflows of named, validated steps.
 
-Checks what the service checks at deploy time that matters here: one key per step, known step
-fields, no conflicting step kinds, unique step names per subworkflow, a ``main``.
+Checks the shape the service checks at deploy time: one key per step, known step fields, no
+conflicting step kinds, unique step names per subworkflow, a ``main``; then ``validate`` checks
+what the steps refer to (jump targets, functions, connectors, shared variables).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from localgcp.workflows.errors import DefinitionError
+from localgcp.workflows.model import Param, Step, Subworkflow, Workflow
+from localgcp.workflows.validate import validate_workflow
 
-_NO_DEFAULT = object()
+if TYPE_CHECKING:
+    from localgcp.workflows.connectors import ConnectorRegistry
+
+__all__ = ["Param", "Step", "Subworkflow", "Workflow", "load_workflow", "parse_workflow"]
 _KINDS = ("assign", "call", "switch", "for", "parallel", "try", "raise", "return", "steps")
 _ALLOWED = {
     "assign": {"assign", "next"},
@@ -30,45 +35,19 @@ _ALLOWED = {
 }
 
 
-@dataclass
-class Step:
-    name: str
-    kind: str
-    spec: dict[str, Any]
-    next: str | None = None
+def load_workflow(path: str | Path, connectors: ConnectorRegistry | None = None) -> Workflow:
+    return parse_workflow(Path(path).read_text(), connectors)
 
 
-@dataclass
-class Param:
-    name: str
-    default: Any = _NO_DEFAULT
-
-    @property
-    def required(self) -> bool:
-        return self.default is _NO_DEFAULT
+def parse_workflow(source: str, connectors: ConnectorRegistry | None = None) -> Workflow:
+    """Parse and validate a definition as deployment does; ``connectors`` adds locally
+    registered connector methods to the published ones a ``call`` may name."""
+    workflow = _parse(source)
+    validate_workflow(workflow, connectors)
+    return workflow
 
 
-@dataclass
-class Subworkflow:
-    name: str
-    params: list[Param]
-    steps: list[Step]
-
-
-@dataclass
-class Workflow:
-    subworkflows: dict[str, Subworkflow] = field(default_factory=dict)
-
-    @property
-    def main(self) -> Subworkflow:
-        return self.subworkflows["main"]
-
-
-def load_workflow(path: str | Path) -> Workflow:
-    return parse_workflow(Path(path).read_text())
-
-
-def parse_workflow(source: str) -> Workflow:
+def _parse(source: str) -> Workflow:
     try:
         document = yaml.safe_load(source)
     except yaml.YAMLError as exc:

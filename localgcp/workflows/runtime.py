@@ -7,39 +7,43 @@ for the service's limits (steps executed, call depth, variable size).
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from localgcp.workflows import errors, stdlib
-from localgcp.workflows import http as _http  # noqa: F401  (registers http.* in the library)
+from localgcp.workflows.callbacks import CallbackHub, default_hub
+from localgcp.workflows.catalog import check_connector, positional_names
 from localgcp.workflows.connectors import ConnectorRegistry
-from localgcp.workflows.control import run_parallel, run_try
+from localgcp.workflows.control import loop_items, run_parallel, run_try
 from localgcp.workflows.expressions import Evaluator
-from localgcp.workflows.parser import Step, Subworkflow, Workflow
+from localgcp.workflows.model import Frame, Limits, Step, Subworkflow, Workflow
 from localgcp.workflows.scope import Assigner, Scope
 from localgcp.workflows.signals import Break, Cancelled, Continue, End, Jump, Return
+from localgcp.workflows.validate import validate_workflow
 
 log = logging.getLogger("localgcp.workflows")
+#: overrides the project number ``sys.get_env("GOOGLE_CLOUD_PROJECT_NUMBER")`` gives
+PROJECT_NUMBER_ENV = "RILLFLOW_PROJECT_NUMBER"
+#: runs another deployed workflow to its end:
+#: (workflow id, argument, timeout s, project, location, the caller's cancel flag)
+WorkflowRunner = Callable[[str, Any, float, str | None, str | None, threading.Event], Any]
 
 
-@dataclass(frozen=True)
-class Limits:
-    """The service's per-execution limits (Workflows quotas)."""
-
-    max_steps: int = 100_000
-    max_call_depth: int = 20
-    max_variable_bytes: int = 512 * 1024
-    max_concurrency: int = 20
-
-
-@dataclass
-class Frame:
-    routine: str
-    depth: int
+def project_number(project_id: str) -> str:
+    """The project's number: ``$RILLFLOW_PROJECT_NUMBER`` when set, else a 12-digit number
+    derived from the project id, the same on every machine and run."""
+    override = os.environ.get(PROJECT_NUMBER_ENV, "").strip()
+    if override:
+        return override
+    digest = int.from_bytes(hashlib.sha256(project_id.encode()).digest()[:8], "big")
+    return str(100_000_000_000 + digest % 900_000_000_000)
 
 
 class _View:
@@ -55,7 +59,11 @@ class _View:
         return self.scope.get(name)
 
     def is_function(self, name: str) -> bool:
-        return name in self.execution.workflow.subworkflows or name in stdlib.FUNCTIONS
+        if name in self.execution.workflow.subworkflows or name in stdlib.FUNCTIONS:
+            return True
+        return name.startswith("googleapis.") and (
+            self.execution.connectors.has(name) or check_connector(name) is None
+        )
 
     def is_namespace(self, name: str) -> bool:
         return name in stdlib.NAMESPACES or name in stdlib.POLICY_REFS
@@ -63,6 +71,8 @@ class _View:
     def call_function(self, name: str, args: list[Any]) -> Any:
         if name in self.execution.workflow.subworkflows:
             return self.execution.call_subworkflow(name, args, self.frame.depth + 1)
+        if name.startswith("googleapis."):
+            return self.execution.call_connector_positionally(name, args)
         return stdlib.call(self.execution, name, args)
 
 
@@ -75,6 +85,10 @@ class Execution:
     time_scale: float = 1.0
     cancel_event: threading.Event = field(default_factory=threading.Event)
     on_log: Callable[[str, Any], None] | None = None
+    #: the hub serving this execution's callback endpoints (default: a process-wide one)
+    callbacks: CallbackHub | None = None
+    #: how ``experimental.executions.*`` start other workflows (the service provides it)
+    workflow_runner: WorkflowRunner | None = None
 
     def __post_init__(self) -> None:
         self.steps_executed = 0
@@ -83,7 +97,11 @@ class Execution:
         self.current: dict[int, tuple[str, str]] = {}
         self._lock = threading.Lock()
         self.assigner = Assigner(self.limits.max_variable_bytes)
-        validate_calls(self.workflow, self.connectors)
+        project = self.env.get("GOOGLE_CLOUD_PROJECT_ID")
+        if project and "GOOGLE_CLOUD_PROJECT_NUMBER" not in self.env:
+            self.env = {**self.env, "GOOGLE_CLOUD_PROJECT_NUMBER": project_number(project)}
+        self._id = self.env.get("GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID") or uuid.uuid4().hex
+        validate_workflow(self.workflow, self.connectors)
 
     # --- host services for the library --------------------------------------------------------
     def log(self, severity: str, payload: Any) -> None:
@@ -98,11 +116,40 @@ class Execution:
         if self.cancel_event.wait(max(0.0, seconds * self.time_scale)):
             raise Cancelled()
 
+    @property
+    def resource_name(self) -> str:
+        env = self.env
+        return (
+            f"projects/{env.get('GOOGLE_CLOUD_PROJECT_ID', 'local')}"
+            f"/locations/{env.get('GOOGLE_CLOUD_LOCATION', 'local')}"
+            f"/workflows/{env.get('GOOGLE_CLOUD_WORKFLOW_ID', 'workflow')}/executions/{self._id}"
+        )
+
+    def callback_hub(self) -> CallbackHub:
+        if self.callbacks is None:
+            self.callbacks = default_hub()
+        return self.callbacks
+
+    def run_workflow(
+        self, workflow_id: str, argument: Any, timeout: float, project: str | None, location: str | None
+    ) -> Any:
+        if self.workflow_runner is None:
+            raise errors.make(
+                "UnimplementedError",
+                f"starting workflow {workflow_id!r} needs the local Workflows service, which deploys "
+                "the workflows folder (rillflow local up); this execution runs on its own",
+            )
+        return self.workflow_runner(workflow_id, argument, timeout, project, location, self.cancel_event)
+
     # --- entry points -------------------------------------------------------------------------
     def run(self, argument: Any = None) -> Any:
         main = self.workflow.main
         args = [argument] if main.params else []
-        return self.call_subworkflow("main", args, 0)
+        try:
+            return self.call_subworkflow("main", args, 0)
+        finally:
+            if self.callbacks is not None:
+                self.callbacks.release(self.resource_name)
 
     def evaluator(self, frame: Frame, scope: Scope) -> Evaluator:
         return Evaluator(_View(self, frame, scope))
@@ -215,6 +262,20 @@ class Execution:
             return self.connectors.invoke(name, args, self.sleep)
         return stdlib.call(self, name, kwargs=args)
 
+    def call_connector_positionally(self, name: str, args: list[Any]) -> Any:
+        """A connector called inside an expression: positional arguments bind to the method's
+        required parameters in order (then ``body``), as its reference lists them."""
+        order = positional_names(name)
+        if order is None:
+            raise errors.type_error(
+                f"{name}: its positional arguments are not known here; call it from a call step"
+            )
+        if len(args) > len(order):
+            raise errors.type_error(
+                f"{name} takes at most {len(order)} arguments ({', '.join(order)}), got {len(args)}"
+            )
+        return self.connectors.invoke(name, dict(zip(order, args, strict=False)), self.sleep)
+
     def _switch(self, step: Step, frame: Frame, scope: Scope, ev: Evaluator) -> str | None:
         for condition in step.spec["switch"]:
             matched = ev.resolve(condition["condition"])
@@ -247,26 +308,6 @@ class Execution:
                 break
 
 
-def loop_items(spec: dict[str, Any], ev: Evaluator) -> Any:
-    """(index, value) pairs of a ``for``: a list, a map's keys, or an inclusive numeric range."""
-    if "range" in spec:
-        bounds = ev.resolve(spec["range"])
-        if not isinstance(bounds, list) or len(bounds) != 2:
-            raise errors.value_error("for: range must be a list [start, end]")
-        start, end = bounds
-        current, index = start, 0
-        while current <= end:
-            yield index, current
-            current, index = current + 1, index + 1
-        return
-    items = ev.resolve(spec["in"])
-    if isinstance(items, dict):
-        items = list(items)
-    if not isinstance(items, list):
-        raise errors.type_error("for: 'in' must be a list")
-    yield from enumerate(items)
-
-
 def _bind(routine: Subworkflow, args: list[Any] | dict[str, Any]) -> dict[str, Any]:
     names = [p.name for p in routine.params]
     if isinstance(args, list):
@@ -290,36 +331,3 @@ def _bind(routine: Subworkflow, args: list[Any] | dict[str, Any]) -> dict[str, A
         else:
             bound[param.name] = param.default
     return bound
-
-
-def validate_calls(workflow: Workflow, connectors: ConnectorRegistry) -> None:
-    """Reject calls to names that exist nowhere, as deployment would."""
-
-    def walk(steps: list[Step]) -> None:
-        for step in steps:
-            if step.kind == "call":
-                name = str(step.spec["call"])
-                known = name in workflow.subworkflows or name in stdlib.FUNCTIONS
-                if not known and not name.startswith("googleapis."):
-                    raise errors.DefinitionError(f"step {step.name!r} calls unknown function {name!r}")
-            for nested in _nested(step):
-                walk(nested)
-
-    for routine in workflow.subworkflows.values():
-        walk(routine.steps)
-
-
-def _nested(step: Step) -> list[list[Step]]:
-    spec = step.spec
-    if step.kind == "steps":
-        return [spec["steps"]]
-    if step.kind == "switch":
-        return [c["steps"] for c in spec["switch"] if "steps" in c]
-    if step.kind == "for":
-        return [spec["for"]["steps"]]
-    if step.kind == "parallel":
-        par = spec["parallel"]
-        return [par["for"]["steps"]] if "for" in par else [s for _, s in par["branches"]]
-    if step.kind == "try":
-        return [spec["try"]] + ([spec["except"]["steps"]] if "except" in spec else [])
-    return []

@@ -1,6 +1,7 @@
 """The local Workflows service: workflows from ``<workflows_dir>/<id>.yaml``, executions run in a
 thread pool and recorded in SQLite, served over gRPC as
-``google.cloud.workflows.executions.v1.Executions`` (see ``grpc_api``)."""
+``google.cloud.workflows.executions.v1.Executions`` (see ``grpc_api``), with the executions'
+callback endpoints on an HTTP port of 127.0.0.1 (see ``callbacks``)."""
 
 from __future__ import annotations
 
@@ -19,19 +20,21 @@ import grpc
 
 from localgcp.services.base import ServiceContext
 from localgcp.workflows import errors
+from localgcp.workflows.callbacks import CallbackHub
 from localgcp.workflows.connectors import ConnectorRegistry
+from localgcp.workflows.errors import WorkflowNotFound
+from localgcp.workflows.grpc_api import executions_handler
 from localgcp.workflows.parser import Workflow, parse_workflow
-from localgcp.workflows.runtime import Execution, Limits
+from localgcp.workflows.runtime import Execution, Limits, project_number
 from localgcp.workflows.signals import Cancelled
 from localgcp.workflows.store import ExecutionStore, store_path
 from rillflow.settings import get_settings
 
+__all__ = ["TIME_SCALE_ENV", "WorkflowNotFound", "WorkflowsService", "error_record"]
 log = logging.getLogger("localgcp.workflows")
 TIME_SCALE_ENV = "RILLFLOW_WORKFLOWS_TIME_SCALE"
-
-
-class WorkflowNotFound(KeyError):
-    pass
+CALLBACK_HOST = "127.0.0.1"
+_WAIT_SLICE_S = 0.05
 
 
 def error_record(err: BaseException) -> dict[str, Any]:
@@ -62,6 +65,7 @@ class WorkflowsService:
         limits: Limits | None = None,
         time_scale: float | None = None,
         max_workers: int = 4,
+        callback_port: int = 0,
     ) -> None:
         self.ctx = ctx
         self.workflows_dir = Path(workflows_dir)
@@ -77,14 +81,15 @@ class WorkflowsService:
         self._address = ""
         self._running: dict[str, Execution] = {}
         self._cancels: dict[str, threading.Event] = {}
+        self._done: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
+        self.callbacks = CallbackHub(CALLBACK_HOST, callback_port)
 
     # --- lifecycle ----------------------------------------------------------------------------
     def start(self) -> None:
-        from localgcp.workflows.grpc_api import executions_handler
-
         if self._server is not None:
             return
+        self.callbacks.start()
         self.store = ExecutionStore(store_path(Path(self.ctx.data_dir)))
         interrupted = self.store.fail_interrupted()
         if interrupted:
@@ -109,6 +114,7 @@ class WorkflowsService:
             self._pool.shutdown(wait=True)
         if self.store is not None:
             self.store.close()
+        self.callbacks.stop()
         self._server = self._pool = self.store = None
 
     @property
@@ -126,12 +132,14 @@ class WorkflowsService:
             if path.is_file():
                 source = path.read_text()
                 revision = "000001-" + hashlib.sha256(source.encode()).hexdigest()[:3]
-                return parse_workflow(source), revision
+                return parse_workflow(source, self.connectors), revision
         raise WorkflowNotFound(workflow_id)
 
     # --- executions ---------------------------------------------------------------------------
-    def create_execution(self, workflow_id: str, argument: str | None) -> str:
-        """Start an execution; ``argument`` is the JSON text the API carries. Returns its name."""
+    def create_execution(self, workflow_id: str, argument: str | None, *, own_thread: bool = False) -> str:
+        """Start an execution; ``argument`` is the JSON text the API carries. Returns its name.
+        ``own_thread`` runs it outside the pool (a child another execution waits for, which must
+        not wait for a pool worker its parent may hold)."""
         assert self.store is not None and self._pool is not None, "service not started"
         workflow, revision = self.load(workflow_id)
         value = json.loads(argument) if argument else None
@@ -141,20 +149,84 @@ class WorkflowsService:
         env = {
             **self.env,
             "GOOGLE_CLOUD_PROJECT_ID": self.ctx.project,
+            "GOOGLE_CLOUD_PROJECT_NUMBER": project_number(self.ctx.project),
             "GOOGLE_CLOUD_LOCATION": self.location,
             "GOOGLE_CLOUD_WORKFLOW_ID": workflow_id,
             "GOOGLE_CLOUD_WORKFLOW_REVISION_ID": revision,
             "GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID": execution_id,
         }
         execution = Execution(
-            workflow, env, self.connectors, self.limits, self.time_scale, cancel_event=cancel
+            workflow,
+            env,
+            self.connectors,
+            self.limits,
+            self.time_scale,
+            cancel_event=cancel,
+            callbacks=self.callbacks,
+            workflow_runner=self.run_child,
         )
         self.store.insert(name, workflow_id, revision, argument)
         with self._lock:
             self._running[name] = execution
             self._cancels[name] = cancel
-        self._pool.submit(self._run, name, execution, value)
+            self._done[name] = threading.Event()
+        if own_thread:
+            threading.Thread(
+                target=self._run, args=(name, execution, value), name="wf-child", daemon=True
+            ).start()
+        else:
+            self._pool.submit(self._run, name, execution, value)
         return name
+
+    def run_child(
+        self,
+        workflow_id: str,
+        argument: Any,
+        timeout: float,
+        project: str | None,
+        location: str | None,
+        cancel: threading.Event,
+    ) -> Any:
+        """Run ``workflow_id`` to its end for ``experimental.executions.*``: its result, or
+        ExecutionError when it fails, TimeoutError after ``timeout`` workflow seconds."""
+        parent = self.workflow_parent(workflow_id)
+        wanted = f"projects/{project or self.ctx.project}/locations/{location or self.location}"
+        if not parent.startswith(wanted + "/"):
+            raise errors.http_error(404, {"error": {"code": 404, "message": f"{wanted} is not served here"}})
+        try:
+            name = self.create_execution(workflow_id, json.dumps(argument), own_thread=True)
+        except WorkflowNotFound:
+            raise errors.http_error(
+                404, {"error": {"code": 404, "message": f"workflow {parent} not found"}}
+            ) from None
+        except errors.DefinitionError as exc:
+            raise errors.http_error(
+                400, {"error": {"code": 400, "message": f"workflow {parent}: {exc}"}}
+            ) from None
+        with self._lock:
+            done = self._done.get(name)  # None: it has already finished
+        deadline = time.monotonic() + (timeout * self.time_scale if self.time_scale > 0 else timeout)
+        while done is not None and not done.wait(_WAIT_SLICE_S):
+            if cancel.is_set():
+                self.cancel_execution(name)
+                raise Cancelled()
+            if time.monotonic() > deadline:
+                self.cancel_execution(name)
+                raise errors.make("TimeoutError", f"execution {name} did not finish within {timeout:g}s")
+        assert self.store is not None
+        record = self.store.get(name) or {}
+        if record.get("state") == "SUCCEEDED":
+            return json.loads(record["result"]) if record.get("result") is not None else None
+        failure = record.get("error") or {}
+        raise errors.make(
+            "ExecutionError",
+            f"execution {name} ended {record.get('state', 'UNKNOWN')}: {failure.get('context', '')}".rstrip(
+                ": "
+            ),
+            execution=name,
+            state=record.get("state"),
+            error=json.loads(failure["payload"]) if failure.get("payload") else None,
+        )
 
     def _run(self, name: str, execution: Execution, argument: Any) -> None:
         assert self.store is not None
@@ -181,6 +253,9 @@ class WorkflowsService:
         with self._lock:
             self._running.pop(name, None)
             self._cancels.pop(name, None)
+            done = self._done.pop(name, None)
+        if done is not None:
+            done.set()
 
     def wait_idle(self, timeout_s: float) -> bool:
         """Block until no execution is running (the replay driver's "day settled"); False on timeout."""

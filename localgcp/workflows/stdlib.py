@@ -1,73 +1,31 @@
-"""The Workflows standard library the project's YAML uses.
+"""The Workflows standard library: the expression helpers and the modules ``map``, ``list``,
+``time``, ``sys``, ``uuid``, ``math``, ``retry`` here; ``text``/``json``/``base64`` in
+``stdlib_text``; ``hash``, URL encoding, ``sys.sleep_until``, ``events``,
+``experimental.executions`` and ``gke`` in ``stdlib_more``; ``http`` in ``http``.
 
-Every function takes the running execution (``Host``) first, then the documented arguments by
-their documented names, so both ``${text.split(s, ",")}`` and ``call: text.split`` with
-``args: {source: ..., separator: ...}`` work.
+Registration lives in ``stdlib_core``; importing this module imports every registering module,
+so ``FUNCTIONS`` here is the whole library.
 """
 
 from __future__ import annotations
 
-import inspect
 import math
 import time as _time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from localgcp.workflows import errors
+from localgcp.workflows import http as _http  # noqa: F401  (registers http.*)
+from localgcp.workflows import stdlib_more as _more  # noqa: F401  (registers hash.*, events.*, ...)
+from localgcp.workflows import stdlib_text as _text_module  # noqa: F401  (registers text.*, json.*, base64.*)
 from localgcp.workflows.expressions import FunctionRef, is_number, type_name
+from localgcp.workflows.stdlib_core import FUNCTIONS, Function, Host, _expect, _text, call, function
+
+__all__ = ["FUNCTIONS", "Function", "Host", "NAMESPACES", "POLICY_REFS", "call", "function", "is_policy"]
 
 _SEVERITIES = {"DEFAULT", "DEBUG", "INFO", "NOTICE", "WARNING", "ERROR", "CRITICAL", "ALERT", "EMERGENCY"}
-
-
-class Host(Protocol):
-    """The execution a library call runs in."""
-
-    env: dict[str, str]
-
-    def log(self, severity: str, payload: Any) -> None: ...
-
-    def sleep(self, seconds: float) -> None: ...
-
-
-Function = Callable[..., Any]
-FUNCTIONS: dict[str, Function] = {}
-
-
-def function(name: str) -> Callable[[Function], Function]:
-    def register(fn: Function) -> Function:
-        FUNCTIONS[name] = fn
-        return fn
-
-    return register
-
-
-def call(host: Host, name: str, args: list[Any] | None = None, kwargs: dict[str, Any] | None = None) -> Any:
-    """Call library function ``name`` positionally or with named arguments (``call:`` steps)."""
-    fn = FUNCTIONS[name]
-    try:
-        bound = inspect.signature(fn).bind(host, *(args or []), **(kwargs or {}))
-    except TypeError as exc:
-        raise errors.type_error(f"{name}: {exc}") from None
-    try:
-        return fn(*bound.args, **bound.kwargs)
-    except errors.WorkflowError:
-        raise
-    except (TypeError, ValueError, KeyError, IndexError, ZeroDivisionError, OverflowError) as exc:
-        tag = "ValueError" if isinstance(exc, OverflowError) else type(exc).__name__
-        raise errors.make(tag, f"{name}: {exc}") from None
-
-
-def _expect(value: Any, kind: str, fn: str) -> None:
-    if type_name(value) != kind:
-        raise errors.type_error(f"{fn}: expected {kind}, got {type_name(value)}")
-
-
-def _text(value: Any, fn: str) -> str:
-    _expect(value, "string", fn)
-    return str(value)
 
 
 # --- helpers without a module ---------------------------------------------------------------
@@ -306,8 +264,6 @@ def _always(host: Host, exception: Any) -> bool:
 def _never(host: Host, exception: Any) -> bool:
     return False
 
-
-from localgcp.workflows import stdlib_text  # noqa: E402,F401  (registers text.*, json.*, base64.*)
 
 NAMESPACES = {name.rsplit(".", 1)[0] for name in FUNCTIONS if "." in name} | {"googleapis", "http", "retry"}
 POLICY_REFS = {"http.default_retry", "http.default_retry_non_idempotent", "retry.default_backoff"}

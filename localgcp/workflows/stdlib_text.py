@@ -9,7 +9,7 @@ from typing import Any
 
 from localgcp.workflows import errors
 from localgcp.workflows.expressions import type_name
-from localgcp.workflows.stdlib import Host, _expect, _text, function
+from localgcp.workflows.stdlib_core import Host, _expect, _text, function
 
 
 # --- text ---------------------------------------------------------------------------------------

@@ -15,4 +15,4 @@ def execute(source: str, argument: Any = None, **options: Any) -> Any:
 
 def make_execution(source: str, **options: Any) -> Execution:
     options.setdefault("time_scale", 0.0)
-    return Execution(parse_workflow(textwrap.dedent(source)), **options)
+    return Execution(parse_workflow(textwrap.dedent(source), options.get("connectors")), **options)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from localgcp.workflows import WorkflowError
+from localgcp.workflows import DefinitionError, WorkflowError
 from tests.workflows_runner.helpers import execute
 
 
@@ -62,7 +62,6 @@ def test_variables_and_member_access() -> None:
         ("1 and true", "TypeError"),
         ('"a" < 1', "TypeError"),
         ("9223372036854775807 + 1", "ValueError"),
-        ("1 +", "ParseError"),
         ("len(1)", "TypeError"),
         ("text.split(1, 2)", "TypeError"),
         ('json.decode("{bad")', "ValueError"),
@@ -89,5 +88,11 @@ def test_next_jumps_to_outer_step_and_unknown_target_fails() -> None:
         return: jumped
     """
     assert execute(jump) == "jumped"
-    with pytest.raises(WorkflowError, match="not found"):
+    # a missing target is a deploy-time error (validate), naming the step
+    with pytest.raises(DefinitionError, match="'a'.*nowhere"):
         execute("- a:\n    next: nowhere\n")
+
+
+def test_expression_syntax_errors_are_rejected_at_deploy() -> None:
+    with pytest.raises(DefinitionError, match="'out'.*ParseError"):
+        evaluate("1 +")
