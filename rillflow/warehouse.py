@@ -311,7 +311,8 @@ def merge_statement(
 
 
 def get_warehouse(settings: Settings | None = None) -> Warehouse:
+    """The environment's warehouse (``rillflow.resources``): BigQuery in the cloud, DuckDB here."""
+    from rillflow.resources import resources
+
     s = settings or get_settings()
-    if s.env == "cloud":
-        return BigQueryWarehouse(s.project, s.region)
-    return DuckDBWarehouse(s.warehouse_path)
+    return resources(s).warehouse(s)

@@ -53,6 +53,7 @@ from apache_beam.io.gcp.pubsub import PubsubMessage, ReadFromPubSub
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions, StandardOptions
 
+from rillflow.resources import resources
 from rillflow.settings import get_settings
 from streaming.drain import SubscriptionDrain, read_spool, spool
 from streaming.metrics import NAMESPACE
@@ -134,7 +135,7 @@ def resolve(options: PipelineOptions) -> AppEventsOptions:
     o.input_topic = _path("topics", o.input_topic, project)
     o.deadletter_topic = _path("topics", o.deadletter_topic, project)
     o.lake_uri = o.lake_uri or f"gs://{s.lake_bucket}"
-    o.warehouse = o.warehouse or ("bigquery" if s.env == "cloud" else "duckdb")
+    o.warehouse = o.warehouse or resources(s).streaming_warehouse
     if o.warehouse == "duckdb":
         o.duckdb_path = o.duckdb_path or str(s.warehouse_path)
     o.bq_location = o.bq_location or s.region

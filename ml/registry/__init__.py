@@ -1,4 +1,4 @@
-"""Model registry: one interface, a local (SQLite) and a Vertex AI implementation chosen by settings."""
+"""Model registry: one interface, a local (SQLite) and a Vertex AI implementation (``rillflow.resources`` picks)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,8 @@ __all__ = ["CHAMPION", "Lineage", "ModelRegistry", "ModelVersion", "get_registry
 
 
 def get_registry(settings: Settings | None = None) -> ModelRegistry:
-    """Vertex Model Registry when ``RILLFLOW_ENV=cloud``, the local registry otherwise."""
+    """The environment's registry (``rillflow.resources``): Vertex AI in the cloud, local here."""
+    from rillflow.resources import resources
+
     s = settings or get_settings()
-    if s.env == "cloud":
-        from ml.registry.vertex import VertexModelRegistry
-
-        return VertexModelRegistry(s.project, s.region)
-    from ml.registry.local import LocalModelRegistry
-
-    return LocalModelRegistry(s.home)
+    return resources(s).model_registry(s)

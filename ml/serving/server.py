@@ -36,12 +36,16 @@ def resolve_storage_uri(uri: str) -> Path:
         raise ValueError("AIP_STORAGE_URI is not set: no model to serve")
     if not uri.startswith("gs://"):
         return Path(uri)
+    from rillflow.resources import resources
     from rillflow.settings import get_settings
 
     settings = get_settings()
     bucket, _, prefix = uri.removeprefix("gs://").partition("/")
-    if settings.env == "local":
-        return settings.bucket_dir(bucket) / prefix
+    return resources(settings).model_files(settings, bucket, prefix)
+
+
+def download_model_files(bucket: str, prefix: str) -> Path:
+    """Copy ``gs://bucket/prefix/`` into a temporary directory (what Vertex AI does for a container)."""
     import tempfile
 
     from google.cloud import storage  # type: ignore[attr-defined]

@@ -26,16 +26,15 @@ from typing import Any, TypeVar
 
 import click
 
+from rillflow.resources import RESOURCES
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 FAILURE = 1
 BAD_INPUT = 2
 #: 128 + SIGINT, what a shell reports for a command stopped by Ctrl-C
 INTERRUPTED = 130
-LOCAL_STACK_DOWN = (
-    "the local stack is not running: start it with `rillflow local up` "
-    "(or run `rillflow run`, which starts one)"
-)
+LOCAL_STACK_DOWN = RESOURCES["local"].unavailable_hint
 
 
 @dataclass(frozen=True)
@@ -102,11 +101,10 @@ def _query_error(exc: BaseException) -> Explanation:
 
 
 def _unavailable(exc: BaseException) -> Explanation:
+    from rillflow.resources import resources
     from rillflow.settings import get_settings
 
-    if get_settings().env == "local":
-        return Explanation(LOCAL_STACK_DOWN)
-    return Explanation(f"a Google Cloud service is unavailable ({exc}): retry in a moment")
+    return Explanation(resources(get_settings()).unavailable_hint.format(error=exc))
 
 
 def _rpc_error(exc: BaseException) -> Explanation | None:

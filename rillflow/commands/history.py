@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from rillflow.resources import resources
 from rillflow.settings import Settings
 
 #: the workflow the replay starts once per day (workflows/daily_pipeline.yaml)
@@ -132,7 +133,7 @@ def first_model_hint(settings: Settings, model_name: str | None = None) -> str:
     when = "; ".join(
         f"{m.label} first trains after ~{m.days} days of replayed history ({m.why})" for m in wanted
     )
-    if settings.env != "local":  # in the cloud the days pass for real: nothing to replay
+    if not resources(settings).replays_days:  # in the cloud the days pass for real
         return f"{when}; the daily pipeline trains it once that history exists"
     needed = max(m.days for m in wanted)
     return f"{when}; {how_to_get_there(settings, needed)} (a faster backfill is planned)"
