@@ -155,14 +155,3 @@ def test_unsupported_rpcs_fail_with_unimplemented(db: firestore.Client) -> None:
     with pytest.raises(exceptions.MethodNotImplemented, match="Write stream is not supported"):
         for _ in db._firestore_api.write(iter([request])):
             pass
-    listen = fs_types.ListenRequest(database=db._database_string)
-    with pytest.raises(exceptions.MethodNotImplemented, match="Listen"):
-        for _ in db._firestore_api.listen(iter([listen])):
-            pass
-
-
-def test_read_at_past_time_is_refused_not_ignored(db: firestore.Client) -> None:
-    ref = db.collection("orders").document("rt")
-    ref.set({"a": 1})
-    with pytest.raises(exceptions.MethodNotImplemented, match="read_time"):
-        ref.get(read_time=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5))

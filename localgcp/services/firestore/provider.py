@@ -19,21 +19,24 @@ from google.protobuf import empty_pb2
 from google.rpc import status_pb2
 
 from localgcp.events import EventSink
-from localgcp.services.firestore.errors import FirestoreError, invalid, not_found, unimplemented
+from localgcp.services.firestore.errors import FirestoreError, invalid, not_found
 from localgcp.services.firestore.events import change_events, event_time
-from localgcp.services.firestore.query import aggregate, run_structured_query
+from localgcp.services.firestore.query import run_aggregation, run_structured_query
 from localgcp.services.firestore.store import DocumentStore
 from localgcp.services.firestore.transactions import Transaction, TransactionManager
 from localgcp.services.firestore.values import (
     Document,
+    check_id,
     database_root,
     get_field,
     parse_field_path,
+    reference_key,
     set_field,
     set_timestamp,
     split_name,
     timestamp_micros,
 )
+from localgcp.services.firestore.watch import ListenStream, WatchHub
 from localgcp.services.firestore.writes import WritePlan
 
 log = logging.getLogger(__name__)
@@ -47,6 +50,7 @@ class FirestoreProvider:
         self.sink = sink
         self.location = location
         self.transactions = TransactionManager()
+        self.watch = WatchHub()
 
     # --- writes ------------------------------------------------------------------------------
     def commit(
@@ -77,7 +81,8 @@ class FirestoreProvider:
                         results.append(result)
                         errors.append(error)
                 upserts, deletes, changes = plan.outcome()
-                self.store.apply(upserts, deletes)
+                self.store.apply(upserts, deletes, commit_us)
+                self.watch.publish(commit_us, [change.name for change in changes])
         finally:
             if txn is not None:
                 self.transactions.finish(txn)
@@ -148,29 +153,41 @@ class FirestoreProvider:
 
     def _begin(self, options: Any | None) -> Transaction:
         if options is not None and options.HasField("read_only"):
+            # a read-only transaction reads one consistent snapshot: its read_time, or its start
             if options.read_only.HasField("read_time"):
-                raise unimplemented("read-only transactions at a past read_time are not supported")
-            return self.transactions.begin(read_only=True)
+                read_us = timestamp_micros(options.read_only.read_time)
+                self.store.check_read_time(read_us)
+            else:
+                read_us = self.store.next_commit_micros()
+            return self.transactions.begin(read_only=True, read_us=read_us)
         retry = options.read_write.retry_transaction if options is not None else b""
         return self.transactions.begin(read_only=False, retry_id=retry or None)
 
     def Rollback(self, request: Any, context: Any) -> Any:
-        self.transactions.finish(self.transactions.get(request.transaction))
+        self.transactions.rollback(request.transaction)
         return empty_pb2.Empty()
 
-    def _consistency(self, request: Any) -> tuple[Transaction | None, bytes]:
-        """The transaction a read runs in (existing or new) and the id to return for a new one."""
+    def _consistency(self, request: Any) -> tuple[Transaction | None, bytes, int | None]:
+        """The transaction a read runs in (existing or new), the id to return for a new one, and
+        the time it reads at (None: now) — a past ``read_time``, or a read-only transaction's."""
         selector = request.WhichOneof("consistency_selector")
         if selector == "transaction":
-            return self.transactions.get(request.transaction), b""
+            txn = self.transactions.get(request.transaction)
+            if txn.read_us is not None:  # still inside the retained history?
+                self.store.check_read_time(txn.read_us)
+            return txn, b"", txn.read_us
         if selector == "new_transaction":
             txn = self._begin(request.new_transaction)
-            return txn, txn.id
+            return txn, txn.id, txn.read_us
         if selector == "read_time":
-            raise unimplemented("reads at a past read_time are not supported by the local Firestore emulator")
-        return None, b""
+            read_us = timestamp_micros(request.read_time)
+            self.store.check_read_time(read_us)
+            return None, b"", read_us
+        return None, b"", None
 
-    def _locked_read(self, txn: Transaction | None, names: list[str]) -> dict:
+    def _locked_read(self, txn: Transaction | None, names: list[str], read_us: int | None = None) -> dict:
+        if read_us is not None:  # a snapshot in the past: no locks, nothing to validate at commit
+            return self.store.get_many(names, read_us)
         if txn is not None:
             self.transactions.lock_for_read(txn, names)
         stored = self.store.get_many(names)
@@ -178,25 +195,31 @@ class FirestoreProvider:
             self.transactions.record_reads(txn, {n: stored[n].update_us if n in stored else 0 for n in names})
         return stored
 
+    def _read_time(self, read_us: int | None) -> int:
+        return read_us if read_us is not None else self.store.next_commit_micros()
+
     # --- reads -------------------------------------------------------------------------------
-    def _read_one(self, name: str, mask: Any | None, txn: Transaction | None = None) -> Any:
+    def _read_one(
+        self, name: str, mask: Any | None, txn: Transaction | None = None, read_us: int | None = None
+    ) -> Any:
         split_name(name)
-        row = self._locked_read(txn, [name]).get(name)
+        row = self._locked_read(txn, [name], read_us).get(name)
         if row is None:
             raise not_found(f"Document {name} not found.")
         return _masked(Document.FromString(row.doc), mask)
 
     def GetDocument(self, request: Any, context: Any) -> Any:
-        txn, _ = self._consistency(request)
-        return self._read_one(request.name, request.mask if request.HasField("mask") else None, txn)
+        txn, _, read_us = self._consistency(request)
+        mask = request.mask if request.HasField("mask") else None
+        return self._read_one(request.name, mask, txn, read_us)
 
     def BatchGetDocuments(self, request: Any, context: Any) -> Iterator[Any]:
-        txn, new_id = self._consistency(request)
+        txn, new_id, read_us = self._consistency(request)
         names = list(request.documents)
         for name in names:
             split_name(name)
-        stored = self._locked_read(txn, names)
-        read_us = self.store.next_commit_micros()
+        stored = self._locked_read(txn, names, read_us)
+        read_us = self._read_time(read_us)
         mask = request.mask if request.HasField("mask") else None
         for name in names:
             response = fs.BatchGetDocumentsResponse.pb()()
@@ -210,9 +233,12 @@ class FirestoreProvider:
             yield response
 
     def RunQuery(self, request: Any, context: Any) -> Iterator[Any]:
-        txn, new_id = self._consistency(request)
-        docs = self._query(request, txn)
-        read_us = self.store.next_commit_micros()
+        txn, new_id, read_us = self._consistency(request)
+        if not request.HasField("structured_query"):
+            raise invalid("a structured query is required")
+        docs = run_structured_query(self.store, request.parent, request.structured_query, read_us)
+        self._record_query_reads(txn, docs, read_us)
+        read_us = self._read_time(read_us)
         for index in range(max(len(docs), 1)):
             response = fs.RunQueryResponse.pb()()
             if docs:
@@ -223,28 +249,29 @@ class FirestoreProvider:
             response.done = index == len(docs) - 1 or not docs
             yield response
 
-    def _query(self, request: Any, txn: Transaction | None) -> list:
-        if not request.HasField("structured_query"):
-            raise invalid("a structured query is required")
-        docs = run_structured_query(self.store, request.parent, request.structured_query)
-        if txn is not None:
+    def _record_query_reads(self, txn: Transaction | None, docs: list, read_us: int | None) -> None:
+        if txn is not None and read_us is None:
             self.transactions.lock_for_read(txn, [d.name for d in docs])
             self.transactions.record_reads(txn, {d.name: timestamp_micros(d.update_time) for d in docs})
-        return docs
 
     def RunAggregationQuery(self, request: Any, context: Any) -> Iterator[Any]:
-        txn, new_id = self._consistency(request)
+        txn, new_id, read_us = self._consistency(request)
         aggregation = request.structured_aggregation_query
         if not aggregation.HasField("structured_query"):
             raise invalid("a structured query is required")
-        docs = self._query(_QueryRequest(request.parent, aggregation.structured_query), txn)
+        docs, results = run_aggregation(self.store, request.parent, aggregation, read_us)
+        self._record_query_reads(txn, docs, read_us)
         response = fs.RunAggregationQueryResponse.pb()()
-        for alias, value in aggregate(docs, aggregation.aggregations).items():
+        for alias, value in results.items():
             response.result.aggregate_fields[alias].CopyFrom(value)
-        set_timestamp(response.read_time, self.store.next_commit_micros())
+        set_timestamp(response.read_time, self._read_time(read_us))
         if new_id:
             response.transaction = new_id
         yield response
+
+    def Listen(self, requests: Iterator[Any], context: Any) -> Iterator[Any]:
+        """The watch stream behind ``on_snapshot`` (see :mod:`.watch`)."""
+        yield from ListenStream(self.store, self.watch, requests, context).responses()
 
     def PartitionQuery(self, request: Any, context: Any) -> Any:
         """No split points: the whole query is one partition (valid for any partition count)."""
@@ -252,22 +279,25 @@ class FirestoreProvider:
         return fs.PartitionQueryResponse.pb()()
 
     def ListDocuments(self, request: Any, context: Any) -> Any:
-        txn, _ = self._consistency(request)
+        txn, _, read_us = self._consistency(request)
         if not request.collection_id:
             raise invalid("collection_id is required")
+        check_id(request.collection_id, "Collection")
         collection = f"{request.parent}/{request.collection_id}"
         docs = {
             Document.FromString(row).name: row
-            for row in self.store.collection(request.parent, request.collection_id)
+            for row in self.store.collection(request.parent, request.collection_id, read_us)
         }
         entries: dict[str, Any] = {name: None for name in docs}
         if request.show_missing:
-            for name in self.store.descendant_names(collection):
+            for name in self.store.descendant_names(collection, read_us):
                 entries.setdefault("/".join(name.split("/")[: len(collection.split("/")) + 1]), None)
-        names = sorted(entries, key=lambda n: n.split("/"))
-        names = [n for n in names if not request.page_token or n.split("/") > request.page_token.split("/")]
+        names = sorted(entries, key=reference_key)
+        if request.page_token:
+            after = reference_key(request.page_token)
+            names = [n for n in names if reference_key(n) > after]
         page = names[: request.page_size] if request.page_size > 0 else names
-        if txn is not None:
+        if txn is not None and read_us is None:
             self._locked_read(txn, [n for n in page if n in docs])
         mask = request.mask if request.HasField("mask") else None
         response = fs.ListDocumentsResponse.pb()()
@@ -282,8 +312,13 @@ class FirestoreProvider:
 
     def ListCollectionIds(self, request: Any, context: Any) -> Any:
         database_root(request.parent)
+        read_us = None
+        if request.WhichOneof("consistency_selector") == "read_time":
+            read_us = timestamp_micros(request.read_time)
+            self.store.check_read_time(read_us)
         depth = len(request.parent.split("/"))
-        ids = sorted({name.split("/")[depth] for name in self.store.descendant_names(request.parent)})
+        names = self.store.descendant_names(request.parent, read_us)
+        ids = sorted({name.split("/")[depth] for name in names})
         ids = [i for i in ids if i > request.page_token]
         page = ids[: request.page_size] if request.page_size > 0 else ids
         response = fs.ListCollectionIdsResponse.pb()()
@@ -291,17 +326,6 @@ class FirestoreProvider:
         if len(page) < len(ids):
             response.next_page_token = page[-1]
         return response
-
-
-class _QueryRequest:
-    """The parts of a RunQueryRequest that :meth:`FirestoreProvider._query` reads."""
-
-    def __init__(self, parent: str, structured_query: Any) -> None:
-        self.parent = parent
-        self.structured_query = structured_query
-
-    def HasField(self, name: str) -> bool:  # noqa: N802 - mirrors the protobuf API
-        return name == "structured_query"
 
 
 def _write_name(write: Any) -> str:

@@ -4,6 +4,13 @@ Candidates come from SQLite by collection (or collection id below an ancestor fo
 groups); filtering and ordering run in Python on the decoded documents with Firestore's value
 order. Ordering follows the service: explicit orders, then inequality fields (lexicographic),
 then ``__name__`` in the direction of the last order; documents lacking an order field drop out.
+
+Aggregations follow the service too: the fields a ``sum``/``avg`` reads are implicit orders (after
+the inequality fields, lexicographic), so documents lacking one drop out of the whole aggregation
+(``count`` included) and a ``limit`` keeps the first documents in that order — deterministic, and
+the same numbers Firestore gives (``limit(12).sum("x")`` sums the 12 smallest ``x``).
+
+Every read can run at a past ``read_us`` (microseconds); the store answers from its history.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from localgcp.services.firestore.values import (
     Document,
     FieldPath,
     Value,
+    check_id,
     compare_values,
     database_root,
     get_field,
@@ -53,8 +61,16 @@ def field_value(doc: Any, path: FieldPath) -> Any | None:
     return get_field(doc.fields, path)
 
 
-def run_structured_query(store: DocumentStore, parent: str, query: Any) -> list[Any]:
-    """Every document the query returns, in order, projected."""
+def run_structured_query(
+    store: DocumentStore,
+    parent: str,
+    query: Any,
+    read_us: int | None = None,
+    implicit: list[FieldPath] | None = None,
+) -> list[Any]:
+    """Every document the query returns, in order, projected (as of ``read_us`` when given).
+
+    ``implicit`` are order fields an aggregation adds after the inequality fields."""
     database_root(parent)
     if query.HasField("find_nearest"):
         raise unimplemented("find_nearest (vector search) is not supported by the local Firestore emulator")
@@ -62,16 +78,20 @@ def run_structured_query(store: DocumentStore, parent: str, query: Any) -> list[
     if len(selectors) != 1:
         raise invalid("a structured query must select exactly one collection")
     selector = selectors[0]
+    if selector.collection_id:
+        check_id(selector.collection_id, "Collection")
     if selector.all_descendants:
-        rows = store.group(parent, selector.collection_id or None)
+        rows = store.group(parent, selector.collection_id or None, read_us)
     else:
         if not selector.collection_id:
             raise invalid("collection_id is required unless all_descendants is set")
-        rows = store.collection(parent, selector.collection_id)
+        rows = store.collection(parent, selector.collection_id, read_us)
+    if query.HasField("where"):
+        validate_filter(query.where)
     docs = [Document.FromString(row) for row in rows]
     if query.HasField("where"):
         docs = [d for d in docs if matches(query.where, d)]
-    orders = effective_orders(query)
+    orders = effective_orders(query, implicit or [])
     docs = [d for d in docs if all(field_value(d, path) is not None for path, _ in orders)]
     docs.sort(key=functools.cmp_to_key(lambda a, b: _compare_docs(a, b, orders)))
     if query.HasField("start_at"):
@@ -91,6 +111,60 @@ def run_structured_query(store: DocumentStore, parent: str, query: Any) -> list[
 
 
 # --- filters ---------------------------------------------------------------------------------
+
+_ARRAY_OPERANDS = {int(_FieldOp.IN): 30, int(_FieldOp.ARRAY_CONTAINS_ANY): 30, int(_FieldOp.NOT_IN): 10}
+_NEGATIONS = {int(_FieldOp.NOT_EQUAL), int(_FieldOp.NOT_IN)}
+_UNARY_NEGATIONS = {int(_UnaryOp.IS_NOT_NAN), int(_UnaryOp.IS_NOT_NULL)}
+_OP_NAMES = {int(op): name for name, op in _FieldOp.__members__.items()}
+
+
+def validate_filter(filter_: Any) -> None:
+    """The service's limits on a query's filters, checked before any document is read."""
+    leaves: list[Any] = []
+    _collect_leaves(filter_, leaves)
+    negations = 0
+    for leaf in leaves:
+        if leaf.WhichOneof("filter_type") == "unary_filter":
+            negations += leaf.unary_filter.op in _UNARY_NEGATIONS
+            continue
+        f = leaf.field_filter
+        negations += f.op in _NEGATIONS
+        name = _OP_NAMES.get(f.op, str(f.op))
+        if f.op in _ARRAY_OPERANDS:
+            items = _array(f.value)
+            if not items:
+                raise invalid(f"'{name}' requires a non-empty array of values.")
+            if len(items) > _ARRAY_OPERANDS[f.op]:
+                raise invalid(f"'{name}' supports up to {_ARRAY_OPERANDS[f.op]} comparison values.")
+        if parse_field_path(f.field.field_path) == _NAME:
+            operands = _array(f.value) if f.op in _ARRAY_OPERANDS else [f.value]
+            if any(v.WhichOneof("value_type") != "reference_value" for v in operands or []):
+                raise invalid("a filter on __name__ must compare with document references")
+    if negations > 1:
+        raise invalid(
+            "Only a single 'NOT_EQUAL', 'NOT_IN', 'IS_NOT_NAN', or 'IS_NOT_NULL' filter allowed per query."
+        )
+    if _array_contains_per_disjunction(filter_) > 1:
+        raise invalid("A maximum of 1 'ARRAY_CONTAINS' filter is allowed per disjunction.")
+
+
+def _collect_leaves(filter_: Any, out: list[Any]) -> None:
+    if filter_.WhichOneof("filter_type") == "composite_filter":
+        for f in filter_.composite_filter.filters:
+            _collect_leaves(f, out)
+    else:
+        out.append(filter_)
+
+
+def _array_contains_per_disjunction(filter_: Any) -> int:
+    """The most ARRAY_CONTAINS filters one term of the filter's disjunctive normal form holds."""
+    kind = filter_.WhichOneof("filter_type")
+    if kind == "composite_filter":
+        counts = [_array_contains_per_disjunction(f) for f in filter_.composite_filter.filters]
+        if filter_.composite_filter.op == _CompositeOp.OR:
+            return max(counts, default=0)
+        return sum(counts)
+    return int(kind == "field_filter" and filter_.field_filter.op == _FieldOp.ARRAY_CONTAINS)
 
 
 def matches(filter_: Any, doc: Any) -> bool:
@@ -114,8 +188,8 @@ def matches(filter_: Any, doc: Any) -> bool:
             return value.WhichOneof("value_type") != "null_value"
         if u.op == _UnaryOp.IS_NAN:
             return is_nan(value)
-        if u.op == _UnaryOp.IS_NOT_NAN:
-            return not is_nan(value)
+        if u.op == _UnaryOp.IS_NOT_NAN:  # like != : a null is not "not NaN"
+            return not is_nan(value) and value.WhichOneof("value_type") != "null_value"
         raise invalid(f"unsupported unary operator {u.op}")
     raise invalid(f"unsupported filter {kind!r}")
 
@@ -181,7 +255,7 @@ def _inequality_fields(filter_: Any, out: set[FieldPath]) -> None:
 # --- ordering and cursors --------------------------------------------------------------------
 
 
-def effective_orders(query: Any) -> list[Order]:
+def effective_orders(query: Any, implicit: list[FieldPath] | None = None) -> list[Order]:
     orders: list[Order] = [
         (parse_field_path(o.field.field_path), o.direction == _DESCENDING) for o in query.order_by
     ]
@@ -191,6 +265,8 @@ def effective_orders(query: Any) -> list[Order]:
         _inequality_fields(query.where, inequality)
     last_descending = orders[-1][1] if orders else False
     for path in sorted(inequality - explicit):
+        orders.append((path, last_descending))
+    for path in sorted(set(implicit or []) - explicit - inequality - {_NAME}):
         orders.append((path, last_descending))
     if _NAME not in explicit:
         orders.append((_NAME, last_descending))
@@ -245,16 +321,52 @@ def _project(doc: Any, fields: Any) -> Any:
 # --- aggregations ----------------------------------------------------------------------------
 
 
+def aggregation_aliases(aggregations: Any) -> list[str]:
+    """Each aggregation's alias (``field_<n>`` when unset); empty or duplicate → INVALID_ARGUMENT."""
+    if not aggregations:
+        raise invalid("Aggregations can not be empty.")
+    aliases = [agg.alias or f"field_{index + 1}" for index, agg in enumerate(aggregations)]
+    seen: set[str] = set()
+    for alias in aliases:
+        if alias in seen:
+            raise invalid(f"Aggregation aliases contain duplicate alias: {alias}.")
+        seen.add(alias)
+    return aliases
+
+
+def aggregated_fields(aggregations: Any) -> list[FieldPath]:
+    """The fields ``sum``/``avg`` read: the aggregation's implicit order fields."""
+    fields = []
+    for agg in aggregations:
+        kind = agg.WhichOneof("operator")
+        if kind in ("sum", "avg"):
+            fields.append(parse_field_path(getattr(agg, kind).field.field_path))
+    return fields
+
+
+def run_aggregation(
+    store: DocumentStore, parent: str, aggregation_query: Any, read_us: int | None = None
+) -> tuple[list[Any], dict[str, Any]]:
+    """The documents an aggregation covers and its results by alias."""
+    aggregations = aggregation_query.aggregations
+    aggregation_aliases(aggregations)
+    docs = run_structured_query(
+        store, parent, aggregation_query.structured_query, read_us, aggregated_fields(aggregations)
+    )
+    return docs, aggregate(docs, aggregations)
+
+
 def aggregate(docs: list[Any], aggregations: Any) -> dict[str, Any]:
     """count / sum / avg over the query's documents, keyed by alias."""
     out: dict[str, Any] = {}
-    for index, agg in enumerate(aggregations):
-        alias = agg.alias or f"field_{index + 1}"
+    for alias, agg in zip(aggregation_aliases(aggregations), aggregations, strict=True):
         kind = agg.WhichOneof("operator")
         result = Value()
         if kind == "count":
             n = len(docs)
             if agg.count.HasField("up_to"):
+                if agg.count.up_to.value < 1:
+                    raise invalid("count up_to must be greater than zero")
                 n = min(n, agg.count.up_to.value)
             result.integer_value = n
         elif kind in ("sum", "avg"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterator
 from concurrent import futures
 from typing import Any
@@ -14,13 +15,13 @@ from google.protobuf import empty_pb2
 from localgcp.services.base import ServiceContext
 from localgcp.services.firestore.errors import FirestoreError
 from localgcp.services.firestore.provider import FirestoreProvider
-from localgcp.services.firestore.store import DocumentStore
+from localgcp.services.firestore.store import DEFAULT_RETENTION_SECONDS, DocumentStore
 from localgcp.services.firestore.values import Document
 
 log = logging.getLogger(__name__)
 SERVICE = "google.firestore.v1.Firestore"
+HISTORY_ENV = "LOCALGCP_FIRESTORE_HISTORY_S"
 _UNSUPPORTED = {
-    "Listen": "Listen (real-time snapshot listeners) is not supported by the local Firestore emulator",
     "Write": "the Write stream is not supported by the local Firestore emulator; use Commit or BatchWrite",
     "ExecutePipeline": "pipeline queries are not supported by the local Firestore emulator",
 }
@@ -51,6 +52,12 @@ def _guard_stream(fn: Callable) -> Callable:
             _fail(exc, context)
 
     return stream
+
+
+#: bidirectional streams: request iterator in, responses out
+_BIDI_STREAMING: dict[str, tuple[Any, Any]] = {
+    "Listen": (fs.ListenRequest, fs.ListenResponse.pb()),
+}
 
 
 _UNARY: dict[str, tuple[Any, Any]] = {
@@ -109,23 +116,37 @@ def rpc_handlers(provider: FirestoreProvider) -> list[grpc.GenericRpcHandler]:
             request_deserializer=request_type.pb().FromString,
             response_serializer=response_pb.SerializeToString,
         )
+    for method, (request_type, response_pb) in _BIDI_STREAMING.items():
+        handlers[method] = grpc.stream_stream_rpc_method_handler(
+            _guard_stream(getattr(provider, method)),
+            request_deserializer=request_type.pb().FromString,
+            response_serializer=response_pb.SerializeToString,
+        )
     for method in _UNSUPPORTED:
         handlers[method] = _refuse(method)
     return [grpc.method_handlers_generic_handler(SERVICE, handlers), _UnsupportedMethods()]
 
 
 class FirestoreService:
-    """The local Firestore: a gRPC server on 127.0.0.1 over SQLite in ``ctx.data_dir``."""
+    """The local Firestore: a gRPC server on 127.0.0.1 over SQLite in ``ctx.data_dir``.
+
+    ``history_seconds`` is how far back ``read_time`` reads reach (Firestore's one hour by
+    default; ``LOCALGCP_FIRESTORE_HISTORY_S`` overrides it)."""
 
     name = "firestore"
 
-    def __init__(self, ctx: ServiceContext, location: str | None = None) -> None:
+    def __init__(
+        self, ctx: ServiceContext, location: str | None = None, history_seconds: float | None = None
+    ) -> None:
         self.ctx = ctx
         if location is None:
             from rillflow.settings import get_settings
 
             location = get_settings().region
         self.location = location
+        if history_seconds is None:
+            history_seconds = float(os.environ.get(HISTORY_ENV, DEFAULT_RETENTION_SECONDS))
+        self.history_seconds = history_seconds
         self._server: grpc.Server | None = None
         self._store: DocumentStore | None = None
         self._port = 0
@@ -139,7 +160,7 @@ class FirestoreService:
     def start(self) -> None:
         if self._server is not None:
             return
-        self._store = DocumentStore(self.ctx.data_dir / "firestore.sqlite3")
+        self._store = DocumentStore(self.ctx.data_dir / "firestore.sqlite3", self.history_seconds)
         provider = FirestoreProvider(self._store, self.ctx.sink, self.location)
         server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=64, thread_name_prefix="firestore"),

@@ -32,6 +32,8 @@ class Transaction:
     id: bytes
     seq: int
     read_only: bool
+    #: a read-only transaction reads one snapshot: the database as of this time (microseconds)
+    read_us: int | None = None
     reads: dict[str, int] = field(default_factory=dict)  # name -> update_us seen (0 = absent)
     locks: set[str] = field(default_factory=set)
     wounded: bool = False
@@ -47,14 +49,16 @@ class TransactionManager:
         self._finished_seq: OrderedDict[bytes, int] = OrderedDict()
         self._seq = itertools.count(1)
 
-    def begin(self, read_only: bool, retry_id: bytes | None = None) -> Transaction:
+    def begin(
+        self, read_only: bool, retry_id: bytes | None = None, read_us: int | None = None
+    ) -> Transaction:
         with self._cond:
             self._expire_idle()
             seq = self._finished_seq.get(retry_id or b"") or next(self._seq)
             if retry_id in self._live:
                 seq = self._live[retry_id].seq
                 self._finish_locked(self._live[retry_id])
-            txn = Transaction(os.urandom(16), seq, read_only)
+            txn = Transaction(os.urandom(16), seq, read_only, read_us if read_only else None)
             self._live[txn.id] = txn
             return txn
 
@@ -65,6 +69,16 @@ class TransactionManager:
                 raise invalid("The referenced transaction has expired or is no longer valid.")
             txn.last_active = time.monotonic()
             return txn
+
+    def rollback(self, txn_id: bytes) -> None:
+        """Release a live transaction; rolling back a finished one (committed, failed, rolled
+        back) is a no-op, as in the service — the client rolls back after a failed commit."""
+        with self._cond:
+            txn = self._live.get(txn_id)
+            if txn is not None:
+                self._finish_locked(txn)
+            elif txn_id not in self._finished_seq:
+                raise invalid("Invalid transaction.")
 
     def lock_for_read(self, txn: Transaction, names: Iterable[str]) -> None:
         """Take the documents' locks for a read-write transaction (waiting, or wounding a younger holder)."""

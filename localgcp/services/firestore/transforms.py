@@ -31,7 +31,8 @@ def apply_transforms(fields: Any, transforms: Any, commit_us: int) -> list[Any]:
         if kind == "set_to_server_value":
             if transform.set_to_server_value != 1:  # REQUEST_TIME
                 raise invalid(f"unsupported server value {transform.set_to_server_value}")
-            set_timestamp(result.timestamp_value, commit_us)
+            # "the time at which the server processed the request, with millisecond precision"
+            set_timestamp(result.timestamp_value, commit_us - commit_us % 1000)
             new = result
         elif kind == "increment":
             new = _increment(current, transform.increment)

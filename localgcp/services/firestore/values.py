@@ -1,14 +1,21 @@
 """Firestore values on the raw protobuf messages: field paths, names, and the service's total order.
 
 Firestore orders values first by type (null < boolean < NaN < numbers < timestamps < strings <
-bytes < references < geo points < arrays < maps), then within the type; integers and doubles
-are one type and compare numerically. Equality in filters uses the same order.
+bytes < references < geo points < arrays < vectors < maps), then within the type; integers and
+doubles are one type and compare numerically; vectors compare by dimension first, then element by
+element. Equality in filters uses the same order.
+
+Resource names (document names, reference values) compare segment by segment, and a segment of
+the form ``__id<n>__`` (n a 64-bit integer: the numeric ids Datastore-era keys carry) sorts
+before every string id, numerically among themselves. The client relies on this: ``recursive()``
+starts its range at ``__id-9223372036854775808__``, the lowest document id there is.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+import re
 import time
 from typing import Any
 
@@ -33,9 +40,13 @@ _TYPE_ORDER = {
     "reference_value": 7,
     "geo_point_value": 8,
     "array_value": 9,
-    "map_value": 10,
+    "map_value": 11,
 }
 NAN_ORDER = 2
+VECTOR_ORDER = 10
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_NUMERIC_ID = re.compile(r"__id(-?[0-9]+)__")
+_RESERVED_ID = re.compile(r"__.*__", re.DOTALL)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -103,10 +114,25 @@ def delete_field(fields: Any, path: FieldPath) -> None:
         del fields[path[-1]]
 
 
+def is_vector(value: Any) -> bool:
+    """A vector value: ``{"__type__": "__vector__", "value": [doubles]}`` on the wire."""
+    if value.WhichOneof("value_type") != "map_value":
+        return False
+    marker = value.map_value.fields.get("__type__")
+    return marker is not None and marker.string_value == "__vector__"
+
+
+def _vector_items(value: Any) -> Any:
+    items = value.map_value.fields.get("value")
+    return items.array_value.values if items is not None else []
+
+
 def type_order(value: Any) -> int:
     kind = value.WhichOneof("value_type")
     if kind == "double_value" and math.isnan(value.double_value):
         return NAN_ORDER
+    if kind == "map_value" and is_vector(value):
+        return VECTOR_ORDER
     try:
         return _TYPE_ORDER[kind]
     except KeyError:
@@ -121,9 +147,44 @@ def _number(value: Any) -> int | float:
     return value.integer_value if value.WhichOneof("value_type") == "integer_value" else value.double_value
 
 
-def reference_key(name: str) -> tuple[str, ...]:
+def numeric_id(segment: str) -> int | None:
+    """The number in a ``__id<n>__`` segment (canonical, 64-bit), else None."""
+    match = _NUMERIC_ID.fullmatch(segment)
+    if match is None:
+        return None
+    digits = match.group(1)
+    number = int(digits)
+    if str(number) != digits or not _INT64_MIN <= number <= _INT64_MAX:
+        return None
+    return number
+
+
+def segment_key(segment: str) -> tuple[int, int, str]:
+    """Numeric ids first (by number), then string ids (UTF-8 byte order = code point order)."""
+    number = numeric_id(segment)
+    if number is not None:
+        return (0, number, "")
+    return (1, 0, segment)
+
+
+@functools.lru_cache(maxsize=65536)
+def reference_key(name: str) -> tuple[tuple[int, int, str], ...]:
     """References and document names order segment by segment, not as flat strings."""
-    return tuple(name.split("/"))
+    return tuple(segment_key(segment) for segment in name.split("/"))
+
+
+def check_id(segment: str, kind: str = "Resource") -> None:
+    """Ids of the form ``__...__`` are reserved, except canonical ``__id<int64>__`` document ids."""
+    if not _RESERVED_ID.fullmatch(segment):
+        return
+    numeric = _NUMERIC_ID.fullmatch(segment)
+    if kind == "Resource" and numeric is not None:
+        if numeric_id(segment) is not None:
+            return
+        digits = numeric.group(1)
+        if str(int(digits)) == digits:
+            raise invalid(f'Resource id "{segment}" is invalid because it is not a 64 bit integer.')
+    raise invalid(f'{kind} id "{segment}" is invalid because it is reserved.')
 
 
 def compare_values(a: Any, b: Any) -> int:
@@ -152,7 +213,10 @@ def compare_values(a: Any, b: Any) -> int:
         )
     if ta == 9:
         return _compare_sequences(a.array_value.values, b.array_value.values)
-    if ta == 10:
+    if ta == VECTOR_ORDER:
+        xs, ys = _vector_items(a), _vector_items(b)
+        return _cmp(len(xs), len(ys)) or _compare_sequences(xs, ys)
+    if ta == _TYPE_ORDER["map_value"]:
         return _compare_maps(a.map_value.fields, b.map_value.fields)
     return _cmp(getattr(a, kind), getattr(b, kind))
 
@@ -205,6 +269,8 @@ def split_name(name: str) -> tuple[str, str, str]:
     rel = parts[5:]
     if len(rel) % 2 or any(not seg for seg in rel):
         raise invalid(f"document name {name!r} must have an even number of non-empty path segments")
+    for index, segment in enumerate(rel):
+        check_id(segment, "Collection" if index % 2 == 0 else "Resource")
     root = "/".join(parts[:5])
     parent = "/".join(parts[:-2])
     return root, parent, parts[-2]

@@ -83,8 +83,7 @@ class WritePlan:
         if write.HasField("current_document"):
             _check_precondition(name, state, write.current_document)
         result = WriteResult()
-        set_timestamp(result.update_time, self.commit_us)
-        if op == "delete":
+        if op == "delete":  # the service sets no update_time on a delete's result
             self._states[name] = _State(None, 0, 0)
             self._touched[name] = None
             return result
@@ -104,12 +103,17 @@ class WritePlan:
                         set_field(new.fields, path, value)
         transforms = write.transform.field_transforms if op == "transform" else write.update_transforms
         result.transform_results.extend(apply_transforms(new.fields, transforms, self.commit_us))
+        self._touched[name] = None
+        if state.doc is not None and new.fields == state.doc.fields:
+            # a write that changes nothing keeps the document's update time (and reports it)
+            set_timestamp(result.update_time, state.update_us)
+            return result
+        set_timestamp(result.update_time, self.commit_us)
         new.name = name
         create_us = state.create_us if state.doc is not None else self.commit_us
         set_timestamp(new.create_time, create_us)
         set_timestamp(new.update_time, self.commit_us)
         self._states[name] = _State(new, create_us, self.commit_us)
-        self._touched[name] = None
         return result
 
     def try_apply(self, write: Any) -> tuple[Any | None, FirestoreError | None]:
@@ -132,6 +136,8 @@ class WritePlan:
                     deletes.append(name)
                     changes.append(DocumentChange(name, old, None))
                 continue
+            if old is not None and state.doc is old:
+                continue  # unchanged: nothing to store, no new version
             _, parent, collection_id = split_name(name)
             upserts.append(
                 Upsert(
@@ -158,6 +164,8 @@ def _check_precondition(name: str, state: _State, precondition: Any) -> None:
             raise already_exists(f"Document already exists: {name}")
     elif kind == "update_time":
         wanted = precondition.update_time
+        if exists and (timestamp_micros(wanted), wanted.nanos % 1000) > (state.update_us, 0):
+            raise invalid(f"Invalid base version, it is greater than the stored version: {name}")
         if not exists or wanted.nanos % 1000 or timestamp_micros(wanted) != state.update_us:
             raise failed_precondition(
                 f"The document {name} does not have the required update time "
