@@ -310,6 +310,14 @@ def merge_statement(
     )
 
 
+def duckdb_warehouse(settings: Settings) -> Warehouse:
+    return DuckDBWarehouse(settings.warehouse_path)
+
+
+def bigquery_warehouse(settings: Settings) -> Warehouse:
+    return BigQueryWarehouse(settings.project, settings.region)
+
+
 def get_warehouse(settings: Settings | None = None) -> Warehouse:
     """The environment's warehouse (``rillflow.resources``): BigQuery in the cloud, DuckDB here."""
     from rillflow.resources import resources

@@ -44,7 +44,12 @@ def resolve_storage_uri(uri: str) -> Path:
     return resources(settings).model_files(settings, bucket, prefix)
 
 
-def download_model_files(bucket: str, prefix: str) -> Path:
+def mirrored_model_files(settings: Any, bucket: str, prefix: str) -> Path:
+    """Locally a bucket is a folder of plain files (the Storage service's mirror)."""
+    return Path(settings.bucket_dir(bucket)) / prefix
+
+
+def download_model_files(settings: Any, bucket: str, prefix: str) -> Path:
     """Copy ``gs://bucket/prefix/`` into a temporary directory (what Vertex AI does for a container)."""
     import tempfile
 

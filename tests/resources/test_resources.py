@@ -15,7 +15,7 @@ from localgcp.services.base import ServiceContext
 from localgcp.services.storage import StorageService
 from ml.registry.local import LocalModelRegistry
 from ml.serving.server import resolve_storage_uri
-from rillflow.resources import RESOURCES, resources
+from rillflow.resources import RESOURCES, load, resources
 from rillflow.settings import Settings, get_settings
 from rillflow.warehouse import DuckDBWarehouse
 
@@ -26,12 +26,18 @@ def test_local_and_cloud_pick_their_implementations() -> None:
     local, cloud = Settings(env="local"), Settings(env="cloud", project="proj", region="europe-west1")
     assert isinstance(resources(local).warehouse(local), DuckDBWarehouse)
     assert isinstance(resources(local).model_registry(local), LocalModelRegistry)
+    assert resources(local).model_files(local, "b", "m/v1") == local.bucket_dir("b") / "m/v1"
     assert resources(local).streaming_warehouse == "duckdb" and resources(local).replays_days
     assert resources(cloud).streaming_warehouse == "bigquery" and not resources(cloud).replays_days
-    # named, not called: building Google's clients here would need credentials
-    assert resources(cloud).warehouse.__name__ == "_bigquery"
-    assert resources(cloud).model_registry.__name__ == "_vertex_registry"
     assert set(RESOURCES) == {"local", "cloud"}
+
+
+@pytest.mark.parametrize("env", sorted(RESOURCES))
+def test_every_named_implementation_exists(env: str) -> None:
+    """Factories are import paths (imported on use, see the module docstring): each must resolve."""
+    r = RESOURCES[env]
+    for ref in (r.warehouse_factory, r.registry_factory, r.model_files_factory):
+        assert callable(load(ref)), ref
 
 
 def test_an_unknown_environment_is_refused_by_name() -> None:
