@@ -1,21 +1,41 @@
 """ML quality benchmarks on generated data, against the generators' ground truth (the oracles).
 
-* ``ml.churn.auc`` — 240 days of :class:`SalesModel` orders and clickstream sessions, turned into
-  ``ml_churn_features`` rows by a pandas re-implementation of ``dataform/definitions/ml/
-  ml_churn_features.sqlx`` (weekly Sunday as_of_dates; the Dataform route needs the whole bronze
-  → Firestore-export chain and is not used here). Value: the champion's validation AUC; reference:
-  the AUC of ``SalesModel.true_churn_probability`` on the same rows.
-* ``ml.forecast.smape`` / ``ml.forecast.vs_seasonal_naive`` — 12 weeks of hourly
-  :class:`AppEventModel` counts per country × platform (Poisson per minute × country as the
-  generator draws them, split over platforms by the true platform mix — the same distribution as
-  the generator's per-event platform draw), backtested from 7 daily origins with a 168 h horizon.
-  The oracle forecasts ``expected_counts`` (the true intensity integrated per hour).
+Both run the production protocol (:mod:`ml.protocol`: one config for the pipelines and the bench)
+and the same code (:func:`ml.churn.steps.evaluate_protocol`, :func:`ml.forecasting.evaluation.
+evaluate`); every figure is the TEST window's, after the champion was chosen on the selection
+window. Goals are set against the oracle and the strongest simple baseline (:data:`GOALS`); each
+result's note says whether its goal is met and, when not, why, with figures.
+
+* ``ml.churn.auc`` / ``ml.churn.auc_recent`` — 240 days of :class:`SalesModel` orders and
+  clickstream sessions, turned into ``ml_churn_features`` rows by a pandas re-implementation of
+  ``dataform/definitions/ml/ml_churn_features.sqlx`` (weekly Sunday as_of_dates; the Dataform route
+  needs the whole bronze → Firestore-export chain and is not used here). Value: the champion's
+  test AUC on all rows / on recent buyers (last order ≤ 30 days before the snapshot); reference: the
+  AUC of ``SalesModel.true_churn_probability`` on the same rows. The recency-only and RFM logistic
+  baselines are reported beside it.
+* ``ml.forecast.*`` — hourly :class:`AppEventModel` counts per country × platform (Poisson per
+  minute × country as the generator draws them, split over platforms by the true platform mix — the
+  same distribution as the generator's per-event platform draw) in two regimes: ``sparse``
+  (replay-like: 20k events/day over every country, ~600 series, mostly zero hours) and ``dense``
+  (8 large countries, 400k events/day). 15 weeks each; the protocol's 7 selection and 28 test
+  origins (4 weeks, daily, 168 h horizon). The oracle forecasts ``expected_counts`` (the true
+  intensity integrated per hour, with every trend, holiday, release, campaign and outage).
+  ``deviance_sparse`` (model / oracle Poisson deviance), ``vs_best_baseline`` (model / the best
+  simple baseline's deviance), ``coverage_95`` (the 95 % interval's randomized-PIT coverage) are
+  the sparse regime's; ``deviance_dense`` and the older sMAPE rows are the dense regime's.
+
+``python -m bench --only ml`` runs them and writes ``.bench/ml_report.json`` (every row with its goal
+and verdict); ``python -m bench.ml_readme`` turns that into the README's ML table.
 """
 
 from __future__ import annotations
 
+import json
+import math
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,9 +44,91 @@ import pandas as pd
 from bench import Result, benchmark
 
 SALES_SEED, N_CUSTOMERS, ORDERS_PER_DAY, SALES_DAYS = 7, 4000, 400.0, 240
-APP_SEED, EVENTS_PER_DAY, APP_WEEKS = 3, 400_000, 12
 APP_COUNTRIES = ("US", "IN", "BR", "DE", "JP", "GB", "FR", "NG")
-APP_START = datetime(2025, 11, 3, tzinfo=UTC)  # a Monday after the US/EU DST changes
+APP_START = datetime(2025, 9, 29, tzinfo=UTC)  # a Monday: the test window holds Christmas and New Year
+REPORT = Path(".bench/ml_report.json")
+
+
+@dataclass(frozen=True)
+class Regime:
+    name: str
+    events_per_day: float
+    countries: tuple[str, ...] | None
+    weeks: int = 15
+    seed: int = 3
+    start: datetime = APP_START
+
+
+SPARSE = Regime("sparse", 20_000, None)
+DENSE = Regime("dense", 400_000, APP_COUNTRIES)
+
+
+# ------------------------------------------------------------------------------------------------ goals
+@dataclass(frozen=True)
+class Goal:
+    text: str
+    low: float | None = None
+    high: float | None = None
+    #: what the goal reads: the ratio to the reference, or the value itself
+    on: str = "ratio"
+    #: a goal of the issue's list (the others are the earlier, secondary rows)
+    primary: bool = True
+
+    def met(self, result: Result) -> bool:
+        x = result.ratio if self.on == "ratio" else result.value
+        if x is None or not math.isfinite(x):
+            return False
+        return (self.low is None or x >= self.low) and (self.high is None or x <= self.high)
+
+
+GOALS = {
+    "ml.churn.auc": Goal("ratio ≥ 0.95", low=0.95),
+    "ml.churn.auc_recent": Goal("ratio ≥ 0.95", low=0.95),
+    "ml.forecast.deviance_sparse": Goal("ratio ≤ 1.05", high=1.05),
+    "ml.forecast.vs_best_baseline": Goal("ratio ≤ 0.90", high=0.90),
+    "ml.forecast.coverage_95": Goal("value within 0.93–0.97", low=0.93, high=0.97, on="value"),
+    "ml.forecast.deviance_dense": Goal("ratio ≤ 1.05", high=1.05, primary=False),
+    "ml.forecast.smape": Goal("ratio ≤ 1.10", high=1.10, primary=False),
+    "ml.forecast.vs_seasonal_naive": Goal("ratio ≤ 0.80", high=0.80, primary=False),
+}
+
+
+def judge(bench_id: str, result: Result, reference_label: str, why_not: str = "") -> Result:
+    """Append the goal and its verdict to the note (and ``why_not`` when it is missed); record the row."""
+    goal = GOALS[bench_id]
+    met = goal.met(result)
+    verdict = f"goal {goal.text} {'✔' if met else '✘'}"
+    if not met and why_not:
+        verdict += f" — {why_not}"
+    result.note = f"{result.note}; {verdict}" if result.note else verdict
+    _REPORT_ROWS[bench_id] = {
+        "id": bench_id,
+        "value": result.value,
+        "unit": result.unit,
+        "reference": result.reference,
+        "reference_label": reference_label,
+        "ratio": result.ratio,
+        "goal": goal.text,
+        "goal_on": goal.on,
+        "primary": goal.primary,
+        "met": met,
+        "why_not": "" if met else why_not,
+        "note": result.note,
+        "details": {k: list(v) for k, v in result.details.items()},
+    }
+    _write_report()
+    return result
+
+
+_REPORT_ROWS: dict[str, dict[str, Any]] = {}
+
+
+def _write_report() -> None:
+    REPORT.parent.mkdir(exist_ok=True)
+    stored = json.loads(REPORT.read_text()) if REPORT.exists() else {}
+    stored.update(_REPORT_ROWS)
+    stored["_measured"] = {"date": date.today().isoformat()}
+    REPORT.write_text(json.dumps(stored, indent=2, sort_keys=True, default=float) + "\n")
 
 
 # ---------------------------------------------------------------------------------------------- churn
@@ -104,63 +206,123 @@ def churn_features_frame(orders: pd.DataFrame, sessions: pd.DataFrame, horizon: 
     return pd.concat(out, ignore_index=True)
 
 
-@benchmark("ml.churn.auc")
-def churn_auc() -> Result:
-    from ml.churn.features import feature_matrix, labels, time_split, to_frame
-    from ml.churn.model import evaluate, predict_churn, train
-    from ml.churn.steps import oracle_comparison
+@cache
+def churn_run() -> tuple[Any, pd.DataFrame]:
+    """(the protocol's evaluation, the oracle's p_churn on the test snapshots)."""
+    from ml.churn.features import time_split, to_frame
+    from ml.churn.steps import evaluate_protocol
     from rillflow.generators.sales import SalesModel
 
     model = SalesModel(seed=SALES_SEED, n_customers=N_CUSTOMERS, orders_per_day=ORDERS_PER_DAY)
     days = [model.start + timedelta(days=i) for i in range(SALES_DAYS)]
     frame = to_frame(churn_features_frame(_orders(model, days), _sessions(model, days, SALES_SEED)))
-    split = time_split(frame, days[-1])
-    x, y = feature_matrix(split.train), labels(split.train)
-    scores = {a: predict_churn(train(a, x, y), feature_matrix(split.valid)) for a in ("hgb", "logreg")}
+    evaluation = evaluate_protocol(time_split(frame, days[-1]))
     oracle = pd.concat(
         [
             model.true_churn_probability(d).to_pandas().assign(as_of_date=d)
-            for d in sorted(set(split.valid["as_of_date"]))
+            for d in sorted(set(evaluation.split.test["as_of_date"]))
         ]
     )
-    cmp = {a: oracle_comparison(split.valid, s, oracle) for a, s in scores.items()}
-    best = max(cmp, key=lambda a: cmp[a]["model_auc"])
-    details = {f"auc {a}": (cmp[a]["model_auc"], "AUC") for a in cmp}
-    details["auc oracle"] = (cmp[best]["oracle_auc"], "AUC")
-    valid_metrics = evaluate(labels(split.valid), scores[best])
-    details["pr_auc champion"] = (valid_metrics["pr_auc"], "AP")
-    details["brier champion"] = (valid_metrics["brier"], "")
-    details["lift@10% champion"] = (valid_metrics["lift_at_10pct"], "x")
-    details["train rows"] = (float(len(split.train)), "rows")
-    details["validation rows"] = (cmp[best]["rows"], "rows")
-    return Result(
-        value=cmp[best]["model_auc"],
-        unit="AUC",
-        reference=cmp[best]["oracle_auc"],
-        note=f"champion={best}; goal ratio >= 0.95; oracle label = any order, features label = completed order",
-        details=details,
+    return evaluation, oracle
+
+
+def churn_results(
+    test: pd.DataFrame, scores: dict[str, np.ndarray], champion: str, oracle: pd.DataFrame
+) -> dict[str, Result]:
+    """``ml.churn.auc`` and ``ml.churn.auc_recent`` of ``scores[champion]`` on the test rows."""
+    from ml.churn.features import recent_buyers
+    from ml.churn.model import BASELINES, evaluate
+    from ml.churn.steps import oracle_comparison
+
+    recent = recent_buyers(test).to_numpy()
+    out = {}
+    for bench_id, mask, slice_name in (
+        ("ml.churn.auc", np.ones(len(test), dtype=bool), "all test rows"),
+        ("ml.churn.auc_recent", recent, "recent buyers (last order ≤ 30 d)"),
+    ):
+        part = test[mask].reset_index(drop=True)
+        cmp = {a: oracle_comparison(part, s[mask], oracle) for a, s in scores.items()}
+        best = cmp[champion]
+        details = {
+            f"auc {a}{' (champion)' if a == champion else ''}": (c["model_auc"], "AUC")
+            for a, c in cmp.items()
+        }
+        details["auc oracle"] = (best["oracle_auc"], "AUC")
+        y = part["label_churn_30d"].astype("int64").to_numpy()
+        m = evaluate(y, scores[champion][mask])
+        details["pr_auc champion"] = (m["pr_auc"], "AP")
+        details["brier champion"] = (m["brier"], "")
+        details["calibration error (ECE) champion"] = (m["ece"], "")
+        details["lift@10% champion"] = (m["lift_at_10pct"], "x")
+        details["rows"] = (best["rows"], "rows")
+        strongest = max((a for a in BASELINES if a in cmp), key=lambda a: cmp[a]["model_auc"], default=None)
+        note = f"{slice_name}; champion={champion} (chosen on the selection window)"
+        if strongest is not None:
+            note += f"; strongest baseline {strongest} {cmp[strongest]['model_auc']:.3f}"
+        out[bench_id] = Result(
+            value=best["model_auc"], unit="AUC", reference=best["oracle_auc"], note=note, details=details
+        )
+    return out
+
+
+def _churn_why_not(result: Result) -> str:
+    base = [
+        (k, v[0])
+        for k, v in result.details.items()
+        if k.startswith("auc ") and k.split()[1] in ("recency_logreg", "rfm_logreg")
+    ]
+    best = max(base, key=lambda kv: kv[1], default=None)
+    text = f"the champion reaches {result.ratio:.3f} of the oracle's AUC"
+    if best is not None and result.reference:
+        text += f" (the best simple baseline, {best[0][4:]}, {best[1] / result.reference:.3f})"
+    return text + (
+        ": what separates churners among recent buyers is the latent churn time and purchase rate the "
+        "oracle knows; the features (RFM and 30-day sessions) show it only faintly"
     )
+
+
+@cache
+def _churn_results() -> dict[str, Result]:
+    evaluation, oracle = churn_run()
+    results = churn_results(evaluation.split.test, evaluation.test_scores, evaluation.champion, oracle)
+    windows = evaluation.split.describe()
+    for r in results.values():
+        r.details["windows: " + windows] = (float(len(evaluation.split.test)), "test rows")
+    return results
+
+
+@benchmark("ml.churn.auc")
+def churn_auc() -> Result:
+    r = _churn_results()["ml.churn.auc"]
+    return judge("ml.churn.auc", r, "oracle AUC (true churn probability)", _churn_why_not(r))
+
+
+@benchmark("ml.churn.auc_recent")
+def churn_auc_recent() -> Result:
+    r = _churn_results()["ml.churn.auc_recent"]
+    return judge("ml.churn.auc_recent", r, "oracle AUC on recent buyers", _churn_why_not(r))
 
 
 # ------------------------------------------------------------------------------------------ forecasting
-@cache
-def app_data() -> tuple[Any, np.ndarray]:
-    """(observed SeriesMatrix, oracle expected counts aligned to it)."""
+def regime_data(regime: Regime) -> tuple[Any, np.ndarray]:
+    """(observed SeriesMatrix, oracle expected counts aligned to it) for one regime."""
     from ml.forecasting.series import align, to_matrix
+    from rillflow.generators.app_event_intensity import PLATFORMS
     from rillflow.generators.app_events import AppEventModel
     from rillflow.generators.diurnal import epoch_minute
 
-    gen = AppEventModel(events_per_day=EVENTS_PER_DAY, seed=APP_SEED, countries=list(APP_COUNTRIES))
-    n_hours = APP_WEEKS * 168
-    per_minute = gen.minute_counts(epoch_minute(APP_START), n_hours * 60)
+    countries = list(regime.countries) if regime.countries else None
+    gen = AppEventModel(events_per_day=regime.events_per_day, seed=regime.seed, countries=countries)
+    n_hours = regime.weeks * 168
+    per_minute = gen.minute_counts(epoch_minute(regime.start), n_hours * 60)
     per_hour = per_minute.reshape(n_hours, 60, -1).sum(axis=1)  # (hours, countries)
-    rng = np.random.default_rng([APP_SEED, 0xF0CA])
-    split = np.stack(
-        [rng.multinomial(n, gen.platform_mix[c]) for n_row in per_hour for c, n in enumerate(n_row)]
-    )
-    hours = pd.date_range(APP_START, periods=n_hours, freq="h")
-    from rillflow.generators.app_event_intensity import PLATFORMS
-
+    # the platform split of each country-hour: multinomial(n, platform mix) as chained binomials
+    rng = np.random.default_rng([regime.seed, 0xF0CA])
+    mix = gen.platform_mix[None, :, :]
+    ios = rng.binomial(per_hour, mix[..., 0])
+    android = rng.binomial(per_hour - ios, mix[..., 1] / (mix[..., 1] + mix[..., 2]))
+    split = np.stack([ios, android, per_hour - ios - android], axis=-1)  # (hours, countries, 3)
+    hours = pd.date_range(regime.start, periods=n_hours, freq="h")
     obs = pd.DataFrame(
         {
             "ts_hour": np.repeat(hours, gen.n_countries * 3),
@@ -169,67 +331,180 @@ def app_data() -> tuple[Any, np.ndarray]:
             "event_count": split.ravel(),
         }
     )
-    exp = gen.expected_counts(APP_START, APP_START + timedelta(hours=n_hours)).to_pandas()
+    exp = gen.expected_counts(regime.start, regime.start + timedelta(hours=n_hours)).to_pandas()
     m = to_matrix(obs)
     return m, align(m, exp.rename(columns={"bucket_start": "ts_hour"}), "expected")
 
 
 @cache
-def _app_backtest() -> dict[str, Any]:
-    from ml.forecasting.backtest import backtest, rolling_origins
-    from ml.forecasting.baselines import ets_forecast, seasonal_naive
-    from ml.forecasting.model import Forecaster, ForecasterConfig
+def forecast_run(regime_name: str) -> Any:
+    """The protocol's evaluation (:class:`ForecastEvaluation`) on one regime, the oracle scored beside."""
+    from ml.forecasting.evaluation import evaluate
+    from ml.forecasting.model import ForecasterConfig
 
-    m, oracle = app_data()
-    n_hours = len(m.hours)
-    horizon = 168
-    origins = rolling_origins(n_hours, horizon, 7, 24)
-    cut = origins[0] + 1
-    model = Forecaster(ForecasterConfig(horizon=horizon, weeks=8, min_weeks=3, epochs=8))
-    fit = model.fit(m.values[:cut], m.hours[:cut], m.keys)
-    scores = backtest(
-        m.values,
-        m.hours,
-        origins,
-        horizon,
-        {
-            "pytorch": lambda h, hh, n: model.predict(h, hh, n),
-            "ets_daily": lambda h, hh, n: ets_forecast(h, n, fit_weeks=2),
-            "seasonal_naive_weekly": lambda h, hh, n: seasonal_naive(h, n),
-        },
-        oracle=oracle,
+    regime = {r.name: r for r in (SPARSE, DENSE)}[regime_name]
+    m, oracle = regime_data(regime)
+    return evaluate(m.values, m.hours, m.keys, ForecasterConfig(), oracle=oracle)
+
+
+def forecast_results(scores: dict[str, dict[str, float]], model: str = "pytorch") -> dict[str, Result]:
+    """The sparse-regime ids from one window's scores (``scores`` holds the model, the baselines, the oracle)."""
+    from ml.forecasting.backtest import ORACLE
+    from ml.forecasting.evaluation import BASELINES
+
+    s = scores[model]
+    best = min((b for b in BASELINES if b in scores), key=lambda b: scores[b]["deviance"])
+    return {
+        "ml.forecast.deviance_sparse": Result(
+            value=s["deviance"], unit="deviance/cell", reference=scores[ORACLE]["deviance"]
+        ),
+        "ml.forecast.vs_best_baseline": Result(
+            value=s["deviance"],
+            unit="deviance/cell",
+            reference=scores[best]["deviance"],
+            note=f"strongest baseline: {best}",
+        ),
+        "ml.forecast.coverage_95": Result(
+            value=s["coverage_95"],
+            unit="coverage",
+            reference=0.95,
+            note=f"randomized-PIT coverage; 80 %: {s['coverage_80']:.3f}; integer-interval hit rate {s['hit_rate_95']:.3f}",
+        ),
+    }
+
+
+def _forecast_details(run: Any) -> dict[str, tuple[float, str]]:
+    from ml.forecasting.evaluation import PENDING_BASELINES
+
+    details: dict[str, tuple[float, str]] = {}
+    for name, s in run.reported.items():
+        label = f"{name}{' (selection champion)' if name == run.champion else ''}"
+        details[f"deviance {label}"] = (s["deviance"], "/cell")
+        details[f"MASE daily {name}"] = (s.get("mase_daily", float("nan")), "")
+        details[f"bias {name}"] = (s["bias"], "")
+        details[f"coverage 80/95 % {name}"] = (s["coverage_80"], f"/ {s['coverage_95']:.3f}")
+    for name, why in PENDING_BASELINES.items():
+        details[f"{name}: {why}"] = (float("nan"), "")
+    details[f"early-stopping epoch (0 = the initial state: {run.model_label()})"] = (
+        run.fit["best_epoch"],
+        "",
     )
-    return {"scores": scores, "series": len(m.keys), "train_hours": cut, "best_epoch": fit["best_epoch"]}
-
-
-def _forecast_details(scores: dict[str, dict[str, float]]) -> dict[str, tuple[float, str]]:
-    details = {}
-    for name, s in scores.items():
-        details[f"sMAPE {name}"] = (s["smape"], "%")
-        details[f"MASE {name}"] = (s["mase"], "")
+    details[f"windows: {run.windows.describe()}"] = (float(len(run.windows.test)), "test origins")
     return details
+
+
+def _sparse_why_not(bench_id: str, run: Any, result: Result) -> str:
+    from ml.forecasting.backtest import ORACLE
+    from ml.forecasting.evaluation import INITIAL_STATE
+
+    s = run.reported
+    oracle = s[ORACLE]["deviance"]
+    best = run.best_baseline()
+    if bench_id == "ml.forecast.deviance_sparse":
+        return (
+            f"{run.model_label()} is {result.ratio:.3f}× the oracle; the best baseline ({best}) "
+            f"{s[best]['deviance'] / oracle:.3f}×, the initial state {s[INITIAL_STATE]['deviance'] / oracle:.3f}×: "
+            "the oracle knows each outage and burst before it happens, a forecaster cannot"
+        )
+    if bench_id == "ml.forecast.vs_best_baseline":
+        return f"{run.model_label()} does not beat {best} by 10 % (deviance {s['pytorch']['deviance']:.4f} vs {s[best]['deviance']:.4f})"
+    return (
+        f"the intervals hold {result.value:.3f} of the hours at 95 % (80 %: {s['pytorch']['coverage_80']:.3f}); "
+        f"the oracle's Poisson intervals {s[ORACLE]['coverage_95']:.3f}"
+    )
+
+
+@cache
+def _sparse_results() -> dict[str, Result]:
+    run = forecast_run(SPARSE.name)
+    results = forecast_results(run.reported)
+    details = _forecast_details(run)
+    results["ml.forecast.deviance_sparse"].details = details
+    return results
+
+
+def _sparse(bench_id: str, reference_label: str) -> Result:
+    run = forecast_run(SPARSE.name)
+    r = _sparse_results()[bench_id]
+    r.note = f"sparse, {len(run.model.config.keys)} series, {run.windows.describe()}; {r.note}".rstrip("; ")
+    return judge(bench_id, r, reference_label, _sparse_why_not(bench_id, run, r))
+
+
+@benchmark("ml.forecast.deviance_sparse")
+def forecast_deviance_sparse() -> Result:
+    return _sparse("ml.forecast.deviance_sparse", "oracle (true intensity)")
+
+
+@benchmark("ml.forecast.vs_best_baseline")
+def forecast_vs_best_baseline() -> Result:
+    return _sparse("ml.forecast.vs_best_baseline", "strongest simple baseline")
+
+
+@benchmark("ml.forecast.coverage_95")
+def forecast_coverage_95() -> Result:
+    return _sparse("ml.forecast.coverage_95", "nominal 0.95")
+
+
+@benchmark("ml.forecast.deviance_dense")
+def forecast_deviance_dense() -> Result:
+    from ml.forecasting.backtest import ORACLE
+
+    run = forecast_run(DENSE.name)
+    s = run.reported
+    best = run.best_baseline()
+    r = Result(
+        value=s["pytorch"]["deviance"],
+        unit="deviance/cell",
+        reference=s[ORACLE]["deviance"],
+        note=f"dense, {len(run.model.config.keys)} series; best baseline {best} {s[best]['deviance'] / s[ORACLE]['deviance']:.3f}× the oracle",
+        details=_forecast_details(run),
+    )
+    return judge(
+        "ml.forecast.deviance_dense",
+        r,
+        "oracle (true intensity)",
+        _sparse_why_not("ml.forecast.deviance_sparse", run, r),
+    )
 
 
 @benchmark("ml.forecast.smape")
 def forecast_smape() -> Result:
-    run = _app_backtest()
-    s = run["scores"]
-    return Result(
+    from ml.forecasting.backtest import ORACLE
+
+    run = forecast_run(DENSE.name)
+    s = run.reported
+    r = Result(
         value=s["pytorch"]["smape"],
         unit="% sMAPE",
-        reference=s["oracle"]["smape"],
-        note=f"{run['series']} series, 7 origins x 168 h; reference = oracle (Poisson floor); goal ratio <= 1.10",
-        details={**_forecast_details(s), "early-stopping epoch (0 = offset only)": (run["best_epoch"], "")},
+        reference=s[ORACLE]["smape"],
+        note="dense regime, secondary",
     )
+    best = min(BASELINES_SMAPE, key=lambda b: s[b]["smape"])
+    why = (
+        f"dense regime: campaigns, releases and outages the oracle knows and no forecaster can foresee "
+        f"dominate the error at thousands of events an hour (best baseline {best} {s[best]['smape']:.2f} %, "
+        f"{s[best]['smape'] / s[ORACLE]['smape']:.2f}× the oracle)"
+    )
+    return judge("ml.forecast.smape", r, "oracle sMAPE", why)
+
+
+BASELINES_SMAPE = ("same_hour_mean_8w", "holt_winters", "seasonal_naive_weekly", "pytorch_initial_state")
 
 
 @benchmark("ml.forecast.vs_seasonal_naive")
 def forecast_vs_seasonal_naive() -> Result:
-    s = _app_backtest()["scores"]
-    return Result(
+    from ml.forecasting.evaluation import SEASONAL_NAIVE
+
+    s = forecast_run(DENSE.name).reported
+    r = Result(
         value=s["pytorch"]["smape"],
         unit="% sMAPE",
-        reference=s["seasonal_naive_weekly"]["smape"],
-        note="ratio = model / weekly seasonal naive sMAPE; goal <= 0.80 "
-        f"(MASE ratio {s['pytorch']['mase'] / s['seasonal_naive_weekly']['mase']:.3f})",
+        reference=s[SEASONAL_NAIVE]["smape"],
+        note="dense regime, secondary: seasonal naive is not the strongest baseline (see vs_best_baseline)",
     )
+    why = (
+        f"the unforeseeable bursts and drops weigh on every method alike: the 8-week mean scores "
+        f"{s['same_hour_mean_8w']['smape'] / s[SEASONAL_NAIVE]['smape']:.3f}× the seasonal naive, the "
+        f"network's initial state {s['pytorch_initial_state']['smape'] / s[SEASONAL_NAIVE]['smape']:.3f}×"
+    )
+    return judge("ml.forecast.vs_seasonal_naive", r, "weekly seasonal naive sMAPE", why)

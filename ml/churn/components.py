@@ -48,7 +48,8 @@ def churn_train_op(
     metrics: Output[Metrics],
     classification: Output[ClassificationMetrics],
 ) -> str:
-    """Train HGB + logistic baseline on the time split; returns a summary (JSON).
+    """Train every candidate on the protocol's train window, choose on the selection window, report
+    the test window (:mod:`ml.protocol`); returns a summary (JSON).
 
     Trains when (``retrain`` or no champion yet) and the snapshot is ready; otherwise returns
     ``{"skipped": true, "reason": ...}``.
@@ -83,10 +84,11 @@ def churn_train_op(
         Path(validation.path),
         seed,
     )
-    for prefix in ("challenger", "baseline"):
+    for prefix in ("challenger", "baseline", "test"):
         for key, value in summary[prefix].items():
             if isinstance(value, int | float):
-                metrics.log_metric(f"{prefix}_{key}", float(value))
+                name = key if prefix == "test" else f"{prefix}_{key}"
+                metrics.log_metric(name, float(value))
     model.metadata.update({"algorithm": summary["challenger_algorithm"], "framework": "scikit-learn"})
     baseline.metadata.update({"algorithm": summary["baseline_algorithm"], "framework": "scikit-learn"})
     valid = to_frame(pd.read_parquet(validation.path))
@@ -113,7 +115,8 @@ def churn_gate_op(
     project: str,
     location: str,
 ) -> str:
-    """Champion/challenger gate; registers and aliases the challenger if it wins. Returns the decision (JSON)."""
+    """Champion/challenger gate on the selection rows; registers (with the test window's metrics) and
+    aliases the challenger if it wins. Returns the decision (JSON)."""
     import json
     from pathlib import Path
 
@@ -127,7 +130,14 @@ def churn_gate_op(
         )
     from ml.churn.steps import gate
 
-    decision = gate(Path(model.path), Path(validation.path), json.loads(lineage), model_name, min_improvement)
+    decision = gate(
+        Path(model.path),
+        Path(validation.path),
+        json.loads(lineage),
+        model_name,
+        min_improvement,
+        test_metrics=summary.get("test"),
+    )
     return json.dumps(decision.to_dict())
 
 

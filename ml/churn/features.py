@@ -6,13 +6,14 @@ The feature table has one row per (customer_id, as_of_date); every feature only 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 
-from ml.churn.readiness import LABEL_HORIZON_DAYS, MIN_LABEL_CLASSES
+from ml.churn.readiness import MIN_LABEL_CLASSES
+from ml.protocol import CHURN, ChurnProtocol
 
 NUMERIC_FEATURES = (
     "recency_days",
@@ -66,35 +67,92 @@ def labels(df: pd.DataFrame) -> np.ndarray:
 
 @dataclass(frozen=True)
 class TimeSplit:
+    """The protocol's three windows (:class:`ml.protocol.ChurnProtocol`), each a set of snapshots."""
+
     train: pd.DataFrame
+    #: the selection window: the champion is chosen (and the gate decides) on these rows
     valid: pd.DataFrame
-    #: last as_of_date in train; validation as_of_dates are after it
+    #: the reported window (empty while the history is too short for one)
+    test: pd.DataFrame
+    #: last as_of_date in train: its label window closes before ``selection_start``
     split_date: date
+    selection_start: date
     last_labelled: date
 
+    @property
+    def selection(self) -> pd.DataFrame:
+        return self.valid
 
-def time_split(df: pd.DataFrame, cutoff: date, horizon_days: int = LABEL_HORIZON_DAYS) -> TimeSplit:
-    """Split labelled rows with ``as_of_date <= cutoff`` by time.
+    def describe(self) -> str:
+        def span(part: pd.DataFrame) -> str:
+            dates = sorted(set(part["as_of_date"]))
+            return f"{len(dates)} snapshots {dates[0]}..{dates[-1]}" if dates else "none yet"
 
-    ``last_labelled`` is the latest labelled as_of_date ≤ cutoff; training takes as_of_dates
-    ≤ ``last_labelled − horizon`` (so every training label is known before any validation
-    label window closes) and validation the labelled dates after that.
+        return f"train {span(self.train)}; selection {span(self.valid)}; test {span(self.test)}"
+
+
+def _windows(dates: list[date], protocol: ChurnProtocol) -> tuple[list[date], list[date], list[date]] | None:
+    """(train, selection, test) as_of_dates: the test window shrinks first, then the selection window."""
+    gap = timedelta(days=protocol.label_horizon_days)
+    for n_sel in range(protocol.selection_snapshots, 0, -1):
+        for n_test in range(protocol.test_snapshots, -1, -1):
+            test = dates[len(dates) - n_test :] if n_test else []
+            before_test = [d for d in dates if not test or d + gap < test[0]]
+            if len(before_test) < n_sel:
+                continue
+            selection = before_test[-n_sel:]
+            train = [d for d in before_test if d + gap < selection[0]]
+            if train:
+                return train, selection, test
+    return None
+
+
+def time_split(df: pd.DataFrame, cutoff: date, protocol: ChurnProtocol | int | None = None) -> TimeSplit:
+    """Split labelled rows with ``as_of_date <= cutoff`` into train / selection / test snapshots.
+
+    Strict in time (:mod:`ml.protocol`): a training snapshot's label window closes before the first
+    selection snapshot (``as_of + horizon < selection_start``), and a selection snapshot's before the
+    first test snapshot. With too little history the test window shrinks (to none), then the
+    selection window (to one snapshot). ``protocol`` may be a label horizon in days (the earlier
+    signature).
     """
+    if protocol is None:
+        protocol = CHURN
+    elif isinstance(protocol, int):
+        protocol = replace(CHURN, label_horizon_days=protocol)
     rows = df[(df["as_of_date"] <= cutoff) & df[LABEL].notna()]
     if rows.empty:
         raise FeatureError(f"no labelled feature rows on or before {cutoff}")
-    last_labelled = max(rows["as_of_date"])
-    split_date = last_labelled - timedelta(days=horizon_days)
-    train = rows[rows["as_of_date"] <= split_date]
-    valid = rows[rows["as_of_date"] > split_date]
-    if train.empty or valid.empty:
+    dates = sorted(set(rows["as_of_date"]))
+    windows = _windows(dates, protocol)
+    if windows is None:
         raise FeatureError(
-            f"time split at {split_date} leaves train={len(train)} valid={len(valid)} rows; need more history"
+            f"labelled snapshots {dates[0]}..{dates[-1]} leave no training snapshot whose "
+            f"{protocol.label_horizon_days}-day label window closes before a later selection snapshot; "
+            "need more history"
         )
-    for name, part in (("train", train), ("validation", valid)):
+    train_d, sel_d, test_d = windows
+    train = rows[rows["as_of_date"].isin(train_d)]
+    valid = rows[rows["as_of_date"].isin(sel_d)]
+    test = rows[rows["as_of_date"].isin(test_d)]
+    for name, part in (("train", train), ("selection", valid)):
         if part[LABEL].nunique() < MIN_LABEL_CLASSES:
             raise FeatureError(f"{name} rows ({len(part)}) have a single label class")
-    return TimeSplit(train.reset_index(drop=True), valid.reset_index(drop=True), split_date, last_labelled)
+    if len(test) and test[LABEL].nunique() < MIN_LABEL_CLASSES:
+        test = test.iloc[:0]
+    return TimeSplit(
+        train.reset_index(drop=True),
+        valid.reset_index(drop=True),
+        test.reset_index(drop=True),
+        max(train_d),
+        min(sel_d),
+        dates[-1],
+    )
+
+
+def recent_buyers(df: pd.DataFrame, protocol: ChurnProtocol = CHURN) -> pd.Series:
+    """The recent-buyers slice: rows whose last order is at most ``recent_days`` before the snapshot."""
+    return df["recency_days"] <= protocol.recent_days
 
 
 def scoring_rows(df: pd.DataFrame, cutoff: date, active_within_days: int = 365) -> pd.DataFrame:

@@ -1,4 +1,11 @@
-"""Churn classifiers (HistGradientBoosting and a logistic-regression baseline) and their evaluation."""
+"""Churn classifiers and their evaluation.
+
+The candidates: HistGradientBoosting and a logistic regression on every feature, and the two
+simple baselines always reported beside them (:data:`BASELINES`): a logistic regression on recency
+alone, and one on RFM (recency, 90-day frequency and 90-day monetary value). Every candidate takes
+the same :func:`ml.churn.features.feature_matrix` frame (each selects its own columns), so any of
+them can be the champion and be served.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +25,14 @@ from threadpoolctl import threadpool_limits
 from ml.churn.features import CATEGORICAL_FEATURES, NUMERIC_FEATURES
 from ml.threads import ml_threads
 
-ALGORITHMS = ("hgb", "logreg")
+ALGORITHMS = ("hgb", "logreg", "rfm_logreg", "recency_logreg")
+#: the simple baselines reported beside the models
+BASELINES = ("recency_logreg", "rfm_logreg")
+#: the columns of the simple baselines
+BASELINE_COLUMNS = {
+    "recency_logreg": ("recency_days",),
+    "rfm_logreg": ("recency_days", "frequency_90d", "monetary_90d_usd"),
+}
 
 
 def build_model(algorithm: str, seed: int = 0) -> Pipeline:
@@ -50,6 +64,14 @@ def build_model(algorithm: str, seed: int = 0) -> Pipeline:
             random_state=seed,
         )
         return Pipeline([("encode", encode), ("clf", clf)])
+    if algorithm in BASELINE_COLUMNS:
+        numeric = make_pipeline(
+            SimpleImputer(strategy="median", keep_empty_features=True),
+            FunctionTransformer(signed_log1p),
+            StandardScaler(),
+        )
+        encode = ColumnTransformer([("num", numeric, list(BASELINE_COLUMNS[algorithm]))])
+        return Pipeline([("encode", encode), ("clf", LogisticRegression(C=1.0, max_iter=2000))])
     if algorithm == "logreg":
         # log1p tames the heavy-tailed counts and amounts; missing session recency is imputed + flagged.
         numeric = make_pipeline(

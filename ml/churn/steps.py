@@ -6,17 +6,28 @@ same inside a Vertex AI pipeline container, under kfp.local, or straight from a 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
 from ml.churn.artifacts import load_model, save_model
-from ml.churn.features import LABEL, feature_matrix, labels, scoring_rows, time_split, to_frame
-from ml.churn.gate import GateDecision, gate_and_register
-from ml.churn.model import evaluate, predict_churn, train
+from ml.churn.features import (
+    LABEL,
+    TimeSplit,
+    feature_matrix,
+    labels,
+    recent_buyers,
+    scoring_rows,
+    time_split,
+    to_frame,
+)
+from ml.churn.gate import GATE_METRIC, GateDecision, gate_and_register
+from ml.churn.model import ALGORITHMS, evaluate, predict_churn, train
 from ml.churn.scoring import SCORES_KEY, SCORES_TABLE, score_rows
 from ml.readiness import lineage_of, no_champion_reason, skipped
 from ml.registry import CHAMPION, ModelRegistry, get_registry
@@ -32,34 +43,105 @@ def read_features(path: Path) -> pd.DataFrame:
 def train_candidates(
     features_path: Path, cutoff: date, model_dir: Path, baseline_dir: Path, valid_path: Path, seed: int = 0
 ) -> dict[str, Any]:
-    """Train HGB and the logistic baseline on the time split; the better on validation AUC is the challenger.
+    """Run the churn protocol (:mod:`ml.protocol`) and save the challenger.
 
-    Writes both model directories (the challenger in ``model_dir``) and the validation rows.
+    Every candidate (the models and the simple baselines, :data:`ml.churn.model.ALGORITHMS`) is
+    trained on the train window; the challenger is the best on the selection window's ROC AUC; the
+    figures reported are the test window's (all rows and the recent-buyers slice). Writes the
+    challenger to ``model_dir``, the runner-up to ``baseline_dir`` and the selection rows (where the
+    gate compares challenger and champion) to ``valid_path``.
     """
-    df = read_features(features_path)
-    split = time_split(df, cutoff)
-    x_train, y_train = feature_matrix(split.train), labels(split.train)
-    x_valid, y_valid = feature_matrix(split.valid), labels(split.valid)
-    results: dict[str, tuple[Any, dict[str, Any]]] = {}
-    for algorithm in ("hgb", "logreg"):
-        model = train(algorithm, x_train, y_train, seed)
-        results[algorithm] = (model, evaluate(y_valid, predict_churn(model, x_valid)))
-    best = max(results, key=lambda a: results[a][1]["roc_auc"])
-    other = "logreg" if best == "hgb" else "hgb"
-    save_model(results[best][0], model_dir, best, _scalar(results[best][1]))
-    save_model(results[other][0], baseline_dir, other, _scalar(results[other][1]))
+    split = time_split(read_features(features_path), cutoff)
+    result = evaluate_protocol(split, seed)
+    save_model(result.models[result.champion], model_dir, result.champion, result.registry_metrics())
+    runner_up = result.ranking[1]
+    save_model(result.models[runner_up], baseline_dir, runner_up, _scalar(result.selection[runner_up]))
     Path(valid_path).parent.mkdir(parents=True, exist_ok=True)
     split.valid.to_parquet(valid_path, index=False)
     return {
-        "challenger_algorithm": best,
-        "challenger": results[best][1],
-        "baseline_algorithm": other,
-        "baseline": results[other][1],
+        "challenger_algorithm": result.champion,
+        "challenger": result.selection[result.champion],
+        "baseline_algorithm": runner_up,
+        "baseline": result.selection[runner_up],
+        "test": result.test_metrics(),
+        "windows": split.describe(),
         "split_date": split.split_date.isoformat(),
+        "selection_start": split.selection_start.isoformat(),
         "last_labelled": split.last_labelled.isoformat(),
         "train_rows": len(split.train),
         "valid_rows": len(split.valid),
+        "test_rows": len(split.test),
     }
+
+
+@dataclass
+class ChurnEvaluation:
+    """Every candidate trained on the train window, scored on the selection and test windows."""
+
+    split: TimeSplit
+    models: dict[str, Any]
+    selection: dict[str, dict[str, Any]]
+    #: test window, all rows: algorithm -> metrics (empty without a test window)
+    test: dict[str, dict[str, Any]]
+    #: test window, recent buyers only
+    test_recent: dict[str, dict[str, Any]]
+    #: the test window's scores per algorithm (aligned with ``split.test``)
+    test_scores: dict[str, np.ndarray]
+
+    @property
+    def ranking(self) -> list[str]:
+        return sorted(self.selection, key=lambda a: -self.selection[a][GATE_METRIC])
+
+    @property
+    def champion(self) -> str:
+        return self.ranking[0]
+
+    def test_metrics(self) -> dict[str, float]:
+        """``test_<metric>`` of the champion, ``test_recent_<metric>`` on recent buyers, and the
+        baselines' AUCs beside them (empty while there is no test window)."""
+        out: dict[str, float] = {}
+        for prefix, part in (("test", self.test), ("test_recent", self.test_recent)):
+            if not part:
+                continue
+            out.update({f"{prefix}_{k}": v for k, v in _scalar(part[self.champion]).items()})
+            for algorithm in ALGORITHMS:
+                if algorithm != self.champion and algorithm in part:
+                    out[f"{prefix}_roc_auc_{algorithm}"] = float(part[algorithm][GATE_METRIC])
+        return out
+
+    def registry_metrics(self) -> dict[str, float]:
+        """The selection window's metrics (the gate's), the test window's, and the window sizes."""
+        return {
+            **_scalar(self.selection[self.champion]),
+            **self.test_metrics(),
+            "train_rows": float(len(self.split.train)),
+            "selection_rows": float(len(self.split.valid)),
+            "test_rows": float(len(self.split.test)),
+        }
+
+
+def evaluate_protocol(
+    split: TimeSplit, seed: int = 0, algorithms: tuple[str, ...] = ALGORITHMS
+) -> ChurnEvaluation:
+    """Train each algorithm on ``split.train``; score it on the selection and test windows."""
+    x_train, y_train = feature_matrix(split.train), labels(split.train)
+    models = {a: train(a, x_train, y_train, seed) for a in algorithms}
+    selection = {
+        a: evaluate(labels(split.valid), predict_churn(m, feature_matrix(split.valid)))
+        for a, m in models.items()
+    }
+    test: dict[str, dict[str, Any]] = {}
+    test_recent: dict[str, dict[str, Any]] = {}
+    scores: dict[str, np.ndarray] = {}
+    if len(split.test):
+        y = labels(split.test)
+        recent = recent_buyers(split.test).to_numpy()
+        for a, m in models.items():
+            scores[a] = predict_churn(m, feature_matrix(split.test))
+            test[a] = evaluate(y, scores[a])
+            if len(np.unique(y[recent])) == 2:
+                test_recent[a] = evaluate(y[recent], scores[a][recent])
+    return ChurnEvaluation(split, models, selection, test, test_recent, scores)
 
 
 def _scalar(metrics: dict[str, Any]) -> dict[str, float]:
@@ -73,11 +155,20 @@ def gate(
     model_name: str = MODEL_NAME,
     min_improvement: float = 0.0,
     registry: ModelRegistry | None = None,
+    test_metrics: dict[str, Any] | None = None,
 ) -> GateDecision:
-    """Evaluate the challenger on the validation rows and run the champion/challenger gate."""
+    """Evaluate the challenger on the selection rows and run the champion/challenger gate.
+
+    The registry stores the selection metrics (the gate's) with the test window's
+    (``test_metrics``, from the training summary) beside them.
+    """
     valid = to_frame(pd.read_parquet(valid_path))
-    model, _ = load_model(model_dir)
-    metrics = _scalar(evaluate(labels(valid), predict_churn(model, feature_matrix(valid))))
+    model, meta = load_model(model_dir)
+    metrics = {
+        **{k: v for k, v in meta.get("metrics", {}).items() if isinstance(v, int | float)},
+        **_scalar(evaluate(labels(valid), predict_churn(model, feature_matrix(valid)))),
+        **_scalar(test_metrics or {}),
+    }
     return gate_and_register(
         registry or get_registry(),
         model_name,

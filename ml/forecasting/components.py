@@ -79,7 +79,9 @@ def forecast_train_op(
     )
     result["trigger"] = decision.reason
     for key, value in result["metrics"].items():
-        if math.isfinite(float(value)):  # KFP metrics cannot hold NaN (e.g. no validation rows)
+        if isinstance(value, int | float) and math.isfinite(
+            float(value)
+        ):  # KFP metrics cannot hold NaN (e.g. no validation rows)
             metrics.log_metric(key, float(value))
     model.metadata.update({"framework": "pytorch", "model_version": result["model_version"]})
     return json.dumps(result)

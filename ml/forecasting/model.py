@@ -6,6 +6,10 @@ target hour is ``t = o + h`` and every input is known at ``o``:
 * calendar of ``t``: hour of day, day of week and hour of week as sin/cos, and ``h/168``;
 * log-scale lags: mean of ``y[t−168k]`` over the last ``weeks`` weeks, ``y[t−168]``, the latest
   same-hour-of-day value ``y[t−24⌈h/24⌉]``, and the 24 h / 168 h rolling means at ``o``;
+* known in advance: the public holidays of the target hour and of the hour a week earlier (the
+  series' country, local time: :mod:`ml.forecasting.calendar`);
+* pooled recent lifts at ``o``: the last 24 h against the last week's daily mean, summed over the
+  series' platform (app releases, platform outages) and over its country (campaigns);
 * a learned embedding of the series (country × platform).
 
 The offset is the log of a pooled weekly same-hour mean: the country's mean over the last
@@ -27,7 +31,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from ml.forecasting.backtest import Predictive
+from ml.forecasting.metrics import MEAN_FLOOR
 from ml.forecasting.readiness import EARLY_STOPPING_HOURS, TRAIN_MIN_HISTORY_WEEKS, WEEK_HOURS
+from ml.protocol import FORECAST
 from ml.registry.base import read_metadata, write_metadata
 from ml.threads import ml_threads
 
@@ -37,18 +44,28 @@ WEEK = WEEK_HOURS
 
 @dataclass
 class ForecasterConfig:
-    horizon: int = 168
+    horizon: int = FORECAST.horizon
     weeks: int = 6
     hidden: int = 32
     embed_dim: int = 4
-    epochs: int = 8
-    batch_size: int = 4096
+    epochs: int = FORECAST.epochs
+    batch_size: int = 16384
     lr: float = 5e-3
     weight_decay: float = 1e-2
     #: the last hours of the training data held out (as targets) for early stopping; 0 disables
     val_hours: int = EARLY_STOPPING_HOURS
     origin_stride: int = 7
+    #: at most this many training rows (origins × leads × series): with many series (hundreds at
+    #: replay volumes) the origin stride widens so that a fit stays a few seconds per epoch
+    max_train_rows: int = 1_000_000
     seed: int = 0
+    #: negative-binomial dispersion φ of the predictive distribution (Var = μ + φμ²), fitted on the
+    #: early-stopping hours; 0 (Poisson) until fitted or when those hours show no over-dispersion
+    dispersion: float = 0.0
+    #: the offset the net corrects: "local_profile" (a shared local-time profile × each series'
+    #: level), "country_mean" (the country's pooled same-hour mean) or "auto" (the fit keeps the
+    #: one with the lower Poisson deviance on its training targets)
+    offset: str = "auto"
     keys: list[list[str]] = field(default_factory=list)
 
     #: training origins need this many weeks of history (None: ``weeks``, so every training row's
@@ -64,8 +81,93 @@ class ForecasterConfig:
         countries = sorted({k[0] for k in self.keys})
         return np.array([countries.index(k[0]) for k in self.keys], dtype=np.int64)
 
+    def context(self) -> SeriesContext:
+        return SeriesContext.of([tuple(k) for k in self.keys])  # type: ignore[misc]
 
-N_FEATURES = 15
+
+@dataclass(frozen=True)
+class SeriesContext:
+    """What the design knows about the series besides their counts: country and platform of each."""
+
+    #: per series: index into ``countries`` / into the sorted platforms
+    country: np.ndarray
+    platform: np.ndarray
+    countries: tuple[str, ...]
+
+    @classmethod
+    def of(cls, keys: list[tuple[str, str]]) -> SeriesContext:
+        countries = tuple(sorted({k[0] for k in keys}))
+        platforms = sorted({k[1] for k in keys})
+        return cls(
+            np.array([countries.index(k[0]) for k in keys], dtype=np.int64),
+            np.array([platforms.index(k[1]) for k in keys], dtype=np.int64),
+            countries,
+        )
+
+
+N_FEATURES = 19
+#: index of log1p(the country's pooled same-hour mean) among the features
+POOLED_FEATURE = 13
+
+
+def _mean_deviance(y: np.ndarray, mu: np.ndarray) -> float:
+    from ml.forecasting.metrics import poisson_deviance
+
+    return poisson_deviance(y, mu)
+
+
+#: weeks of history the shared local-time profile is estimated on, and the series' level
+PROFILE_WEEKS, LEVEL_WEEKS = 4, 2
+
+
+def local_hour_of_week(context: SeriesContext, epoch_hours: np.ndarray) -> np.ndarray:
+    """Local hour of the week (Monday 00 = 0) of each hour in each series' country: (len(hours), S)."""
+    from ml.forecasting.calendar import country_offsets
+
+    offsets = country_offsets(context.countries, epoch_hours)  # minutes, (hours, countries)
+    local = (np.asarray(epoch_hours, dtype=np.int64)[:, None] * 60 + offsets) // 60
+    return np.asarray((local + 72) % WEEK)[:, context.country]  # 1970-01-01 was a Thursday
+
+
+def local_profile_mean(
+    y: np.ndarray, hours_epoch_h: np.ndarray, origins: np.ndarray, t: np.ndarray, context: SeriesContext
+) -> np.ndarray | None:
+    """level_s × profile(local hour of week) per (origin, lead, series), or None without a whole week.
+
+    Every country follows one activity profile in its local time (people's days are alike), so the
+    profile is pooled over every series in local time on the last ``PROFILE_WEEKS`` whole weeks
+    before the origin — nearly noise-free even where each series sees a fraction of an event an
+    hour — and each series keeps its own level (its mean over the last ``LEVEL_WEEKS`` weeks).
+    """
+    first_h = int(hours_epoch_h[0])
+    span = np.arange(first_h, first_h + int(t.max()) + 1)
+    how = local_hour_of_week(context, span)  # (T + H, S)
+    out = np.empty((*t.shape, y.shape[1]))
+    csum = np.vstack([np.zeros((1, y.shape[1])), np.cumsum(y, axis=0)])
+    for i, o in enumerate(origins.tolist()):
+        weeks = min(PROFILE_WEEKS, (o + 1) // WEEK)
+        if weeks == 0:
+            return None
+        lo = o + 1 - weeks * WEEK
+        window = y[lo : o + 1]
+        level_lo = o + 1 - min(LEVEL_WEEKS, weeks) * WEEK
+        level = (csum[o + 1] - csum[level_lo]) / (o + 1 - level_lo)  # (S,)
+        total = np.bincount(how[lo : o + 1].ravel(), weights=window.ravel(), minlength=WEEK)
+        exposure = np.bincount(
+            how[lo : o + 1].ravel(),
+            weights=np.broadcast_to(window.mean(axis=0), window.shape).ravel(),
+            minlength=WEEK,
+        )
+        profile = np.divide(total, exposure, out=np.ones(WEEK), where=exposure > 0)
+        out[i] = level[None, :] * profile[how[t[i]]]
+    return out
+
+
+def _pooled_lift(sum24: np.ndarray, sum168: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """log((group's last-24 h events + 1) / (group's last-168 h events / 7 + 1)) per (origin, series)."""
+    onehot = (group[:, None] == np.arange(group.max() + 1)[None, :]).astype(np.float64)
+    g24, g168 = sum24 @ onehot, sum168 @ onehot
+    return np.asarray(np.log((g24 + 1.0) / (g168 / 7.0 + 1.0)) @ onehot.T)
 
 
 def design(  # type: ignore[no-untyped-def]
@@ -75,6 +177,8 @@ def design(  # type: ignore[no-untyped-def]
     horizon: int,
     weeks: int,
     groups: np.ndarray | None = None,
+    context: SeriesContext | None = None,
+    offset_kind: str = "local_profile",
 ):
     """Features (n_o, H, S, F), the log offset (n_o, H, S) and target indices (n_o, H) for these origins.
 
@@ -82,6 +186,11 @@ def design(  # type: ignore[no-untyped-def]
     Lags that reach before the start of ``values`` are left out of the means. ``groups`` maps
     series to a pooling group (the country): the group's weekly same-hour mean times the series'
     share of the group's history is a lower-variance estimate of the series' own weekly mean.
+    ``context`` (country and platform of each series) adds the known-in-advance public holidays of
+    the target hour and of the hour a week before it (local time), and the pooled recent lifts: the
+    last 24 h against the last week's daily mean over the series' platform and over its country
+    (an app release moves a platform everywhere, a campaign a country's every platform: pooled, the
+    sparse series see them through the noise).
     """
     y = np.asarray(values, dtype=np.float64)
     n_t, n_s = y.shape
@@ -120,8 +229,27 @@ def design(  # type: ignore[no-untyped-def]
         csum[oi + 1], group_total @ onehot.T, out=np.zeros((len(oi), n_s)), where=group_total @ onehot.T > 0
     )
     pooled = (group_mean @ onehot.T) * share[:, None, :]
-    offset = np.log(pooled + 0.1)
+    offset = np.log(pooled + MEAN_FLOOR)
     shape = (*t.shape, n_s)
+    if context is not None:
+        from ml.forecasting.calendar import holiday_flags
+
+        span = np.arange(int(th.min()) - WEEK, int(th.max()) + 1)
+        flags = holiday_flags(context.countries, span)[:, context.country]  # (span, S)
+        at = (th - span[0]).astype(np.int64)
+        holiday, holiday_lag = flags[at], flags[at - WEEK]
+        sum24 = csum[oi + 1] - csum[np.clip(oi - 23, 0, None)]
+        sum168 = csum[oi + 1] - csum[np.clip(oi - 167, 0, None)]
+        lifts = [_pooled_lift(sum24, sum168, context.platform), _pooled_lift(sum24, sum168, context.country)]
+        local = (
+            local_profile_mean(y, hours_epoch_h, oi, t, context) if offset_kind != "country_mean" else None
+        )
+        if local is not None:
+            # the offset becomes the local-time profile mean; the country's own same-hour mean stays an input
+            offset = np.log(local + MEAN_FLOOR)
+    else:
+        holiday = holiday_lag = np.zeros(shape)
+        lifts = [np.zeros((len(oi), n_s))] * 2
     feats = np.concatenate(
         [
             np.broadcast_to(cal[:, :, None, :], (*shape, cal.shape[-1])),
@@ -135,6 +263,10 @@ def design(  # type: ignore[no-untyped-def]
                     np.log1p(same_hour) - np.log1p(week_mean),
                     np.log1p(pooled),
                     np.broadcast_to(weeks_seen, shape),
+                    holiday,
+                    holiday_lag,
+                    np.broadcast_to(lifts[0][:, None, :], shape),
+                    np.broadcast_to(lifts[1][:, None, :], shape),
                 ],
                 axis=-1,
             ),
@@ -179,9 +311,30 @@ class Forecaster:
         last_origin = n_t - 1 - cfg.horizon
         if last_origin < cfg.min_history - 1:
             raise ValueError(f"need at least {cfg.min_history + cfg.horizon} hours of history, got {n_t}")
-        origins = np.arange(cfg.min_history - 1, last_origin + 1, cfg.origin_stride)
-        feats, offset, t = design(values, _epoch_hours(hours), origins, cfg.horizon, cfg.weeks, cfg.groups())
+        n_all = (last_origin - cfg.min_history + 1) // cfg.origin_stride + 1
+        stride = cfg.origin_stride * max(1, -(-n_all * cfg.horizon * n_s // cfg.max_train_rows))
+        # the last origin is always used: the early-stopping week's targets come from the latest ones
+        origins = np.arange(last_origin, cfg.min_history - 2, -stride)[::-1]
+        feats, offset, t = design(
+            values,
+            _epoch_hours(hours),
+            origins,
+            cfg.horizon,
+            cfg.weeks,
+            cfg.groups(),
+            cfg.context(),
+            "country_mean" if cfg.offset == "country_mean" else "local_profile",
+        )
         target = values[t]  # (n_o, H, S)
+        if cfg.offset == "auto":
+            # the country's same-hour mean is an input (log1p(pooled)): compare the two offsets on the targets
+            country = np.log(np.expm1(feats[..., POOLED_FEATURE].astype(np.float64)) + MEAN_FLOOR)
+            local_dev = _mean_deviance(target, np.exp(offset.astype(np.float64)))
+            cfg.offset = (
+                "local_profile" if local_dev <= _mean_deviance(target, np.exp(country)) else "country_mean"
+            )
+            if cfg.offset == "country_mean":
+                offset = country.astype(np.float32)
         x = torch.from_numpy(feats.reshape(-1, feats.shape[-1]))
         off = torch.from_numpy(offset.reshape(-1))
         y = torch.from_numpy(target.reshape(-1).astype(np.float32))
@@ -201,7 +354,9 @@ class Forecaster:
         torch.set_num_threads(ml_threads())
         self.net = PoissonForecastNet(n_s, feats.shape[-1], cfg.hidden, cfg.embed_dim)
         opt = torch.optim.AdamW(self.net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        steps = cfg.epochs * -(-len(train_idx) // cfg.batch_size)
+        # at least ~32 steps an epoch: small fits (few series) would barely move with a large batch
+        batch = max(512, min(cfg.batch_size, len(train_idx) // 32))
+        steps = cfg.epochs * -(-len(train_idx) // batch)
         # cosine decay to zero: the last steps average out minibatch noise instead of ending on it
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, steps))
         # Poisson NLL per row, weighted by 1/(series mean) so that every series counts alike in
@@ -224,9 +379,9 @@ class Forecaster:
         loss = torch.tensor(float("nan"))
         for epoch in range(1, cfg.epochs + 1):
             perm = train_idx[torch.randperm(len(train_idx), generator=gen)]
-            for start in range(0, len(perm), cfg.batch_size):
+            for start in range(0, len(perm), batch):
                 opt.zero_grad()
-                loss = nll(perm[start : start + cfg.batch_size])
+                loss = nll(perm[start : start + batch])
                 loss.backward()
                 opt.step()
                 sched.step()
@@ -235,15 +390,44 @@ class Forecaster:
                 best_loss, best_epoch = current, epoch
                 best_state = {k: v.clone() for k, v in self.net.state_dict().items()}
         self.net.load_state_dict(best_state)
+        cfg.dispersion = self._dispersion(x, series, off, y, val_idx) if len(val_idx) else 0.0
         return {
             "train_poisson_nll": float(loss.detach()),
             "val_poisson_nll": best_loss,
             "best_epoch": float(best_epoch),
+            #: 1 when early stopping kept the initial state: the forecast is then the offset alone
+            #: (the pooled same-hour mean), not anything the network learned
+            "untrained": float(best_epoch == 0),
             "train_rows": float(len(train_idx)),
+            "dispersion": cfg.dispersion,
         }
 
-    def predict(self, history: np.ndarray, hours: Any, horizon: int | None = None) -> np.ndarray:
-        """Expected counts (horizon, S) for the hours after the last row of ``history``."""
+    def _dispersion(
+        self, x: torch.Tensor, series: torch.Tensor, off: torch.Tensor, y: torch.Tensor, idx: torch.Tensor
+    ) -> float:
+        """Method-of-moments φ on held-out rows: Σ((y−μ)² − μ) / Σμ², floored at 0.
+
+        The forecast's own error is part of what the interval has to cover, so it is measured on
+        hours the fit did not train on (the early-stopping week).
+        """
+        assert self.net is not None
+        with torch.no_grad():
+            mu = torch.exp(self.net(x[idx], series[idx], off[idx])).double()
+        obs = y[idx].double()
+        phi = float((((obs - mu) ** 2 - mu).sum() / (mu**2).sum()).item())
+        return max(0.0, phi)
+
+    def predictive(self, history: np.ndarray, hours: Any, horizon: int | None = None) -> Predictive:
+        """The forecast mean with the fitted dispersion (the predictive distribution of each cell)."""
+        return Predictive(self.predict(history, hours, horizon), self.config.dispersion)
+
+    def predict(
+        self, history: np.ndarray, hours: Any, horizon: int | None = None, offset_only: bool = False
+    ) -> np.ndarray:
+        """Expected counts (horizon, S) for the hours after the last row of ``history``.
+
+        ``offset_only``: the network's initial state (zero head), i.e. the pooled same-hour mean.
+        """
         if self.net is None:
             raise RuntimeError("forecaster is not fitted")
         h = horizon or self.config.horizon
@@ -253,9 +437,18 @@ class Forecaster:
             raise ValueError(f"history has {history.shape[1]} series, the model {len(self.config.keys)}")
         last = np.array([len(history) - 1])
         feats, offset, _ = design(
-            history, _epoch_hours(hours), last, h, self.config.weeks, self.config.groups()
+            history,
+            _epoch_hours(hours),
+            last,
+            h,
+            self.config.weeks,
+            self.config.groups(),
+            self.config.context(),
+            "country_mean" if self.config.offset == "country_mean" else "local_profile",
         )
         n_s = history.shape[1]
+        if offset_only:
+            return np.exp(offset.astype(np.float64)).reshape(h, n_s)
         series = torch.from_numpy(np.broadcast_to(np.arange(n_s), offset.shape).reshape(-1).copy())
         self.net.eval()
         with torch.no_grad():

@@ -12,6 +12,7 @@ training rows at all (only its untrained weekly-mean offset), so the series must
 
 from __future__ import annotations
 
+from ml.protocol import FORECAST
 from ml.readiness import Readiness
 
 WEEK_HOURS = 168
@@ -21,9 +22,10 @@ TRAIN_MIN_HISTORY_WEEKS = 2
 MIN_TRAIN_TARGET_HOURS = WEEK_HOURS
 #: the last target hours of a fit held out for early stopping (``ForecasterConfig.val_hours``)
 EARLY_STOPPING_HOURS = WEEK_HOURS
-#: rolling-origin backtest run at every training: this many origins, this many hours apart
-BACKTEST_ORIGINS = 3
-BACKTEST_ORIGIN_STEP_HOURS = 24
+#: the first training backtests this many origins, this many hours apart (:data:`ml.protocol.FORECAST`:
+#: with more history the selection and test windows grow to their full size)
+BACKTEST_ORIGINS = FORECAST.min_origins
+BACKTEST_ORIGIN_STEP_HOURS = FORECAST.origin_step
 #: a forecast needs y[t−168] for every target hour: at least one week of history
 PREDICT_MIN_HOURS = WEEK_HOURS
 

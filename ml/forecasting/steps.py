@@ -11,11 +11,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ml.forecasting.backtest import backtest, rolling_origins
-from ml.forecasting.baselines import seasonal_naive
+from ml.forecasting.evaluation import evaluate
+from ml.forecasting.metrics import predictive_interval
 from ml.forecasting.model import Forecaster, ForecasterConfig
-from ml.forecasting.readiness import BACKTEST_ORIGIN_STEP_HOURS, BACKTEST_ORIGINS, PREDICT_MIN_HOURS
+from ml.forecasting.readiness import PREDICT_MIN_HOURS
 from ml.forecasting.series import SeriesMatrix, to_matrix
+from ml.protocol import FORECAST, ForecastProtocol
 from ml.readiness import lineage_of, no_champion_reason, skipped
 from ml.registry import CHAMPION, ModelRegistry, get_registry
 from rillflow.warehouse import Warehouse, get_warehouse
@@ -44,34 +45,19 @@ def read_series(path: Path) -> SeriesMatrix:
 
 
 def train_and_backtest(
-    matrix: SeriesMatrix,
-    config: ForecasterConfig,
-    n_origins: int = BACKTEST_ORIGINS,
-    origin_step: int = BACKTEST_ORIGIN_STEP_HOURS,
+    matrix: SeriesMatrix, config: ForecasterConfig, protocol: ForecastProtocol = FORECAST
 ) -> tuple[Forecaster, dict[str, float]]:
-    """Backtest (train on data before the first origin, forecast from each origin), then refit on everything."""
-    h = config.horizon
-    origins = rolling_origins(len(matrix.hours), h, n_origins, origin_step)
-    cut = origins[0] + 1
-    holdout = Forecaster(config)
-    holdout.fit(matrix.values[:cut], matrix.hours[:cut], matrix.keys)
-    scores = backtest(
-        matrix.values,
-        matrix.hours,
-        origins,
-        h,
-        {
-            "model": lambda hist, hh, n: holdout.predict(hist, hh, n),
-            "seasonal_naive": lambda hist, hh, n: seasonal_naive(hist, n),
-        },
-    )
+    """Run the protocol (:func:`ml.forecasting.evaluation.evaluate`), then refit on every hour.
+
+    The metrics are the evaluation's (network and baselines on the selection and test windows,
+    see :meth:`ForecastEvaluation.metrics`) plus the final fit's statistics.
+    """
+    evaluation = evaluate(matrix.values, matrix.hours, matrix.keys, config, protocol)
     final = Forecaster(ForecasterConfig(**{**config.__dict__, "keys": []}))
     fit_stats = final.fit(matrix.values, matrix.hours, matrix.keys)
     metrics = {
-        "backtest_smape": scores["model"]["smape"],
-        "backtest_mase": scores["model"]["mase"],
-        "seasonal_naive_smape": scores["seasonal_naive"]["smape"],
-        "seasonal_naive_mase": scores["seasonal_naive"]["mase"],
+        **evaluation.metrics(),
+        **{f"holdout_{k}": v for k, v in evaluation.fit.items()},
         **fit_stats,
     }
     return final, metrics
@@ -86,16 +72,17 @@ def forecast_table(
     interval: float = 0.9,
     created_at: datetime | None = None,
 ) -> pa.Table:
-    """Forecast the ``horizon`` hours after the matrix's last hour, with Poisson prediction intervals."""
+    """Forecast the ``horizon`` hours after the matrix's last hour, with prediction intervals.
+
+    The interval is the central ``interval`` range of the model's predictive distribution: negative
+    binomial with the dispersion fitted on held-out hours (Poisson when there was none).
+    """
     keys = [tuple(k) for k in forecaster.config.keys]
     if set(keys) - set(matrix.keys):
         raise ValueError(f"series missing from the data: {sorted(set(keys) - set(matrix.keys))}")
     cols = [matrix.keys.index(k) for k in keys]  # type: ignore[arg-type]
     mean = forecaster.predict(matrix.values[:, cols], matrix.hours, horizon)
-    from scipy.stats import poisson
-
-    alpha = (1.0 - interval) / 2
-    lower, upper = poisson.ppf(alpha, mean), poisson.ppf(1 - alpha, mean)
+    lower, upper = predictive_interval(mean, interval, forecaster.config.dispersion)
     origin = matrix.hours[-1]
     hours = pd.date_range(origin + pd.Timedelta(hours=1), periods=horizon, freq="h")
     n = mean.size

@@ -5,7 +5,9 @@ training components honour themselves: they train when ``retrain`` is true or no
 exists yet (bootstrap), and only when the snapshot step reported ``ready``; otherwise they return
 ``{"skipped": true, "reason": ...}`` and the scoring/forecast steps use the current champion.
 On a fresh platform (no tables, too little history, no champion) every step succeeds and the
-pipeline's outputs say ``skipped`` with the reason (see :mod:`ml.readiness`).
+pipeline's outputs say ``skipped`` with the reason (see :mod:`ml.readiness`). The training steps
+run the evaluation protocol of :mod:`ml.protocol` (the one ``bench/bench_ml.py`` runs) and store its
+figures with the model version; the defaults below come from it.
 """
 
 from typing import NamedTuple
@@ -14,6 +16,7 @@ from kfp import dsl
 
 from ml.churn.components import churn_features_op, churn_gate_op, churn_score_op, churn_train_op
 from ml.forecasting.components import forecast_predict_op, forecast_series_op, forecast_train_op
+from ml.protocol import FORECAST
 
 CHURN_MODEL = "churn_classifier"
 FORECAST_MODEL = "app_activity_forecaster"
@@ -94,8 +97,8 @@ def forecast_ml(
     retrain: bool = True,
     project: str = "",
     location: str = "",
-    horizon: int = 168,
-    epochs: int = 20,
+    horizon: int = FORECAST.horizon,
+    epochs: int = FORECAST.epochs,
 ) -> str:
     return _forecast_tasks(as_of_date, retrain, project, location, horizon, epochs).output
 
@@ -113,8 +116,8 @@ def daily_ml(
     retrain: bool = False,
     project: str = "",
     location: str = "",
-    horizon: int = 168,
-    epochs: int = 20,
+    horizon: int = FORECAST.horizon,
+    epochs: int = FORECAST.epochs,
     min_improvement: float = 0.0,
 ) -> DailyOutputs:
     churn = _churn_tasks(as_of_date, retrain, project, location, min_improvement)

@@ -23,7 +23,6 @@ from rillflow.settings import Settings
 DAILY_WORKFLOW = "daily_pipeline"
 #: the day a replay starts on unless told otherwise (`rillflow run --from`)
 DEFAULT_FIRST_DAY = date(2026, 1, 1)
-SUNDAY = 6
 
 
 @dataclass(frozen=True)
@@ -79,16 +78,15 @@ def forecaster_milestone() -> Milestone:
 
 
 def churn_milestone(first_day: date) -> Milestone:
-    """Churn trains once its weekly (Sunday) snapshots are labelled across the label horizon: the
-    first Sunday plus twice ``LABEL_HORIZON_DAYS`` (day 64 of a replay starting Thursday 1 January)."""
-    from ml.churn.readiness import LABEL_HORIZON_DAYS
+    """Churn trains once its weekly (Sunday) snapshots are labelled up to the first selection
+    snapshot (``ml.churn.readiness.first_training_day``: day 69 of a replay starting Thursday 1
+    January)."""
+    from ml.churn.readiness import LABEL_HORIZON_DAYS, first_training_day
 
-    first_sunday = first_day + timedelta(days=(SUNDAY - first_day.weekday()) % 7)
-    last_needed = first_sunday + timedelta(days=2 * LABEL_HORIZON_DAYS)
     return Milestone(
         "churn_classifier",
         "the churn model",
-        (last_needed - first_day).days + 1,
+        (first_training_day(first_day) - first_day).days + 1,
         f"weekly snapshots labelled over the {LABEL_HORIZON_DAYS}-day churn horizon",
     )
 

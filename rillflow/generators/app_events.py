@@ -4,7 +4,9 @@ Counts: for every UTC hour one generator seeded by ``(seed, hour)`` draws
 ``N[minute, country] ~ Poisson(∫λ over the minute)`` for the whole hour, so any range, any
 chunking and any country shard sees the same counts. Each event's attributes are hashes of
 ``(seed, minute, country, sequence)`` (see :mod:`hashing`): its time is uniform inside the minute,
-its platform follows the country's platform mix, its user comes from the country × platform pool.
+its platform follows the country's platform shares of that minute (the mix moved by the per-platform
+trends, releases and outages of :mod:`app_event_dynamics`), its user comes from the country ×
+platform pool.
 """
 
 from __future__ import annotations
@@ -99,14 +101,14 @@ class AppEventModel(AppEventIntensity):
         countries: list[str] | tuple[str, ...] | None = None,
         peak_hour: float = 20.0,
         n_apps: int = 2000,
+        dynamics: bool = True,
     ) -> None:
-        super().__init__(events_per_day, seed, countries, peak_hour)
+        super().__init__(events_per_day, seed, countries, peak_hour, dynamics)
         self._key = seed_key(self.seed, 0xA77E)
         self._id_prefix = np.frombuffer(b"e" + f"{int(self._key) & 0xFFFFFFFF:08x}".encode(), np.uint8)
         daily = self.events_per_day * self.country_share[:, None] * self.platform_mix
         self.user_pool = np.maximum(50, np.round(daily / _EVENTS_PER_USER_DAY)).astype(np.int64)
         self._country_chars = char_matrix(list(self.codes))
-        self._platform_cum = np.cumsum(self.platform_mix, axis=1)[:, :2]
         self._event_cum = np.round(np.cumsum(EVENT_TYPE_P)[:-1] * 65536).astype(np.int64)
         self._rating_cum = np.round(np.cumsum(RATING_P)[:-1] * 256).astype(np.int64)
         self.n_apps = n_apps
@@ -179,11 +181,16 @@ class AppEventModel(AppEventIntensity):
         order = np.argsort(ts_us, kind="stable")
         if not keep.all():
             order = order[keep[order]]
-        return self._columns(key[order], minute[order], country[order], seq[order], ts_us[order])
+        n_minutes = counts.shape[0]
+        shares = self.platform_shares(np.arange(first_minute, first_minute + n_minutes))
+        cum = np.cumsum(shares, axis=2)[:, :, :2]  # (minutes, countries, 2)
+        minute, country = minute[order], country[order]
+        return self._columns(
+            key[order], minute, country, seq[order], ts_us[order], cum[minute - first_minute, country]
+        )
 
-    def _columns(self, key, minute, country, seq, ts_us) -> pa.Table:  # type: ignore[no-untyped-def]
+    def _columns(self, key, minute, country, seq, ts_us, cum) -> pa.Table:  # type: ignore[no-untyped-def]
         u_platform = unit_float(stream(key, 2))
-        cum = self._platform_cum[country]
         platform = (u_platform >= cum[:, 0]).astype(np.int64) + (u_platform >= cum[:, 1])
         u_user = unit_float(stream(key, 3))
         user_idx = (self.user_pool[country, platform] * u_user * u_user).astype(np.int64)

@@ -39,9 +39,9 @@ def record_replayed_days(first: date, days: int) -> None:
 
 def test_first_training_days_follow_the_readiness_rules() -> None:
     assert forecaster_milestone().days == 37  # 888 hours at the one-week horizon
-    assert churn_milestone(date(2026, 1, 1)).days == 64  # Thursday: first Sunday 4 Jan + 60 days
-    assert churn_milestone(date(2026, 1, 4)).days == 61  # starting on a Sunday
-    assert with_margin(64) == 70 and with_margin(37) == 40 and with_margin(60) == 70
+    assert churn_milestone(date(2026, 1, 1)).days == 69  # 2026-03-10: ml.churn.readiness.first_training_day
+    assert churn_milestone(date(2026, 1, 4)).days == 66  # starting on a Sunday: 3 days sooner
+    assert with_margin(69) == 70 and with_margin(37) == 40 and with_margin(60) == 70
 
 
 def test_replayed_days_come_from_the_workflow_executions() -> None:
@@ -63,7 +63,7 @@ def test_serve_without_any_model_says_when_one_will_exist() -> None:
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert result.stderr.strip() == (
         "Error: model 'churn_classifier' has no version with alias 'champion', nor any other yet: "
-        "the churn model first trains after ~64 days of replayed history (weekly snapshots labelled "
+        "the churn model first trains after ~69 days of replayed history (weekly snapshots labelled "
         "over the 30-day churn horizon); nothing has been replayed yet: "
         "`rillflow run --from 2026-01-01 --days 70` (a faster backfill is planned)"
     )
@@ -96,11 +96,11 @@ def test_empty_registry_list_explains_instead_of_an_empty_table() -> None:
     assert result.output.startswith(
         "no model versions yet: the app-activity forecaster first trains after ~37"
     )
-    assert "the churn model first trains after ~64 days" in result.output
+    assert "the churn model first trains after ~69 days" in result.output
     assert "`rillflow run --from 2026-01-01 --days 70`" in result.output
     assert json.loads(CliRunner().invoke(main, ["ml", "registry", "list", "--json"]).output) == []
 
 
 def test_in_the_cloud_there_is_nothing_to_replay() -> None:
     hint = first_model_hint(replace(get_settings(), env="cloud"), "churn_classifier")
-    assert hint.startswith("the churn model first trains after ~64 days") and "rillflow run" not in hint
+    assert hint.startswith("the churn model first trains after ~69 days") and "rillflow run" not in hint

@@ -95,7 +95,7 @@ def test_before_the_models_ran_predictions_show_empty_states(
         message = re.search(r'<div class="empty-state"[^>]*>(.*?)</div>', panel, re.S)
         assert message is not None and "bi." not in message.group(1), name
     assert (
-        "No churn scores yet: the churn model first trains after ~64 days of history "
+        "No churn scores yet: the churn model first trains after ~69 days of history "
         "— run <code>rillflow run --days 70</code>." in predictions["bi_churn_score_distribution"]
     )
     assert "No forecasts yet: the app-activity forecaster" in predictions["bi_app_forecast_vs_actual"]

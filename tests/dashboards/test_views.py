@@ -77,7 +77,7 @@ def test_empty_hints_speak_to_a_user() -> None:
         assert spec.empty_hint[0].isupper() and "bi." not in spec.empty_hint and "ml." not in spec.empty_hint
     churn = VIEWS["bi_churn_score_distribution"].empty_hint
     assert churn == (
-        "No churn scores yet: the churn model first trains after ~64 days of history "
+        "No churn scores yet: the churn model first trains after ~69 days of history "
         "— run `rillflow run --days 70`."
     )
     assert "forecaster first trains after ~37 days" in VIEWS["bi_app_forecast_vs_actual"].empty_hint

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -13,6 +13,7 @@ from ml.churn.features import (
     FeatureError,
     feature_matrix,
     labels,
+    recent_buyers,
     scoring_rows,
     time_split,
     to_frame,
@@ -20,6 +21,7 @@ from ml.churn.features import (
 from ml.churn.model import evaluate, lift_at, predict_churn, reliability_bins, train
 from ml.churn.scoring import SCORES_SCHEMA, score_rows
 from ml.churn.steps import oracle_comparison
+from ml.protocol import CHURN
 from tests.ml.synthetic import churn_features
 
 END = date(2026, 4, 26)
@@ -41,16 +43,36 @@ def test_to_frame_normalises_nulls_and_rejects_missing_columns(frame: pd.DataFra
     assert list(feature_matrix(frame).columns) == list(FEATURE_COLUMNS)
 
 
-def test_time_split_is_by_date_and_uses_labelled_rows_only(frame: pd.DataFrame) -> None:
+def test_time_split_is_strict_and_shrinks_the_test_window_first(frame: pd.DataFrame) -> None:
     split = time_split(frame, END)
     # labels are NULL for as_of dates within 30 days of END: the last labelled is the Sunday 5 weeks back
     assert split.last_labelled == date(2026, 3, 22)
-    assert split.split_date == date(2026, 2, 20)
-    assert split.train["as_of_date"].max() <= split.split_date < split.valid["as_of_date"].min()
-    assert split.valid["as_of_date"].max() == split.last_labelled
+    # 9 labelled Sundays (25 Jan .. 22 Mar) hold no test window yet: train, a 35-day gap, selection
+    assert split.test.empty
+    assert split.split_date == date(2026, 1, 25) and split.selection_start == date(2026, 3, 1)
+    assert sorted(set(split.valid["as_of_date"])) == [date(2026, 3, d) for d in (1, 8, 15, 22)]
+    # strict: every training label window closes before the first selection snapshot
+    assert split.train["as_of_date"].max() + timedelta(days=30) < split.valid["as_of_date"].min()
     assert not split.train["label_churn_30d"].isna().any() and not split.valid["label_churn_30d"].isna().any()
     with pytest.raises(FeatureError, match="no labelled"):
         time_split(frame, date(2025, 1, 1))
+
+
+def test_time_split_has_three_windows_with_enough_history() -> None:
+    long = to_frame(churn_features(n_customers=60, n_weeks=26))
+    split = time_split(long, END)
+    test_dates = sorted(set(split.test["as_of_date"]))
+    sel_dates = sorted(set(split.valid["as_of_date"]))
+    assert len(test_dates) == CHURN.test_snapshots and test_dates[-1] == split.last_labelled
+    assert len(sel_dates) == CHURN.selection_snapshots
+    gap = timedelta(days=CHURN.label_horizon_days)
+    assert sel_dates[-1] + gap < test_dates[0]
+    assert split.train["as_of_date"].max() + gap < sel_dates[0]
+    assert "test 4 snapshots" in split.describe()
+    recent = recent_buyers(split.test)
+    assert (split.test.loc[recent, "recency_days"] <= CHURN.recent_days).all() and 0 < recent.sum() < len(
+        split.test
+    )
 
 
 def test_lift_and_reliability_by_hand() -> None:

@@ -9,9 +9,11 @@ import pytest
 
 from ml.forecasting.backtest import backtest, rolling_origins
 from ml.forecasting.baselines import seasonal_naive
+from ml.forecasting.evaluation import evaluate
 from ml.forecasting.model import Forecaster, ForecasterConfig
 from ml.forecasting.series import align, to_matrix
 from ml.forecasting.steps import FORECASTS_SCHEMA, forecast_table, train_and_backtest
+from ml.protocol import forecast_windows
 from tests.ml.synthetic import hourly_series
 
 H = 48
@@ -46,8 +48,13 @@ def test_beats_seasonal_naive_and_nears_the_oracle(data) -> None:  # type: ignor
 
 def test_artifact_round_trip_and_forecast_rows(data, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     m, _ = data
-    model, metrics = train_and_backtest(m, ForecasterConfig(horizon=24, epochs=3), n_origins=2)
+    model, metrics = train_and_backtest(m, ForecasterConfig(horizon=24, epochs=3))
     assert {"backtest_smape", "seasonal_naive_smape", "backtest_mase"} <= metrics.keys()
+    # the protocol's windows: 7 weeks leave room for selection and test origins; every figure is stored
+    assert metrics["selection_origins"] == 7 and metrics["test_origins"] > 0
+    for key in ("test_deviance", "test_mase_daily", "test_bias", "test_coverage_80", "test_coverage_95"):
+        assert np.isfinite(metrics[key]), key
+    assert {"test_deviance_same_hour_mean_8w", "test_deviance_holt_winters", "untrained"} <= metrics.keys()
     model.save(tmp_path / "m", metrics)
     loaded = Forecaster.load(tmp_path / "m")
     np.testing.assert_allclose(loaded.predict(m.values, m.hours, 24), model.predict(m.values, m.hours, 24))
@@ -61,3 +68,26 @@ def test_artifact_round_trip_and_forecast_rows(data, tmp_path: Path) -> None:  #
     assert (rows["origin_ts"] == m.hours[-1]).all()
     with pytest.raises(ValueError, match="horizon"):
         loaded.predict(m.values, m.hours, 500)
+
+
+def test_a_fit_that_ends_at_its_initial_state_says_so(data) -> None:  # type: ignore[no-untyped-def]
+    m, _ = data
+    ev = evaluate(m.values, m.hours, m.keys, ForecasterConfig(horizon=H, epochs=0))
+    assert ev.fit["best_epoch"] == 0 and ev.untrained and ev.metrics()["untrained"] == 1.0
+    assert "initial state" in ev.model_label()
+    # its forecast is exactly the offset (the pooled same-hour mean), scored as its own row too
+    sel = ev.selection
+    assert sel["pytorch"]["deviance"] == pytest.approx(sel["pytorch_initial_state"]["deviance"])
+    trained = evaluate(m.values, m.hours, m.keys, ForecasterConfig(horizon=H, epochs=6))
+    assert "initial state" not in trained.model_label() or trained.untrained
+
+
+def test_forecast_windows_shrink_test_first() -> None:
+    full = forecast_windows(2520, 671)
+    assert (len(full.selection), len(full.test)) == (7, 28)
+    assert full.test[-1] == 2520 - 1 - 168 and full.selection[-1] + 168 == full.test[0]
+    assert full.test[1] - full.test[0] == 24
+    short = forecast_windows(888, 671)  # the first training's minimum: three selection origins, no test
+    assert (len(short.selection), len(short.test)) == (3, 0)
+    with pytest.raises(ValueError, match="backtest origins"):
+        forecast_windows(887, 671)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -12,7 +12,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from ml.churn.features import FEATURE_COLUMNS, KEY, LABEL, time_split, to_frame
-from ml.churn.readiness import LABEL_HORIZON_DAYS, training_readiness
+from ml.churn.readiness import (
+    LABEL_HORIZON_DAYS,
+    MIN_LABELLED_SPAN_DAYS,
+    first_training_day,
+    training_readiness,
+)
 from ml.churn.snapshot import FEATURES_SCHEMA, FEATURES_TABLE, load_features
 from ml.forecasting.model import ForecasterConfig
 from ml.forecasting.readiness import PREDICT_MIN_HOURS, hours_to_train
@@ -57,7 +62,7 @@ def test_forecast_minimum_gives_every_fit_training_rows() -> None:
     # the model's hard limit (no training rows left at all) lies below the readiness minimum
     hard_limit = config.min_history + 2 * horizon + 48
     short, _ = hourly_series(n_hours=hard_limit - 1)
-    with pytest.raises(ValueError, match="hours of history"):
+    with pytest.raises(ValueError, match="backtest origins"):
         train_and_backtest(to_matrix(short), ForecasterConfig(horizon=horizon, epochs=1))
     assert series_readiness(SERIES_TABLE, hours_to_train(horizon), horizon).ready
     assert not series_readiness(SERIES_TABLE, hours_to_train(horizon) - 1, horizon).ready
@@ -102,6 +107,7 @@ def test_features_schema_matches_the_model_inputs(tmp_path: Path) -> None:
     [
         (4, "no labelled churn rows yet: labels need 30 days after an as_of_date"),
         (6, "labelled as_of_dates span 2026-03-22..2026-03-22 (0 days)"),
+        (10, "labelled as_of_dates span 2026-02-22..2026-03-22 (28 days)"),
         (11, None),
     ],
 )
@@ -111,7 +117,8 @@ def test_churn_readiness_reasons(n_weeks: int, expected: str | None) -> None:
     if expected is None:
         assert readiness.ready, readiness.reason
         split = time_split(frame, END)
-        assert (split.last_labelled - split.split_date).days == LABEL_HORIZON_DAYS
+        # strict: the training snapshot's label window closes before the selection snapshot
+        assert (split.selection_start - split.split_date).days == MIN_LABELLED_SPAN_DAYS > LABEL_HORIZON_DAYS
     else:
         assert not readiness.ready and readiness.reason.startswith(expected), readiness.reason
     empty = training_readiness(frame, date(2020, 1, 1), FEATURES_TABLE)
@@ -123,3 +130,10 @@ def test_churn_readiness_needs_both_classes() -> None:
     frame.loc[frame[LABEL].notna(), LABEL] = 0
     readiness = training_readiness(frame, END, FEATURES_TABLE)
     assert not readiness.ready and "single label class" in readiness.reason
+
+
+def test_first_churn_training_day_follows_the_strict_split() -> None:
+    # Thursday 1 January: first Sunday 4 Jan, first selection snapshot 35 days later (8 Feb), its label
+    # known 30 days after that: 10 March, the 69th day of the replay
+    assert first_training_day(date(2026, 1, 1)) == date(2026, 3, 10)
+    assert first_training_day(date(2026, 1, 4)) == date(2026, 1, 4) + timedelta(days=65)
