@@ -30,7 +30,8 @@ from rillflow.commands.run import ReplayOutcome, replay
 from rillflow.settings import get_settings
 from rillflow.warehouse import DuckDBWarehouse
 
-pytestmark = pytest.mark.e2e
+#: three replays of two days on one stack, one on another: minutes on a busy 2-core machine
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]
 
 FIRST_DAY = date(2026, 1, 1)
 DAYS = 2
