@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import apache_beam as beam
+import pyarrow as pa
 
 from streaming.decode import iso, to_micros
 from streaming.metrics import counter
@@ -32,7 +33,7 @@ from streaming.sinks import (
     lake_object_name,
     parquet_bytes,
 )
-from streaming.windowing import batching_windowing, hourly_windowing, lake_windowing
+from streaming.windowing import LAKE_WINDOW_S, batching_windowing, hourly_windowing, lake_windowing
 
 Totals = dict[tuple[str, str, str], list[float]]
 
@@ -75,17 +76,19 @@ class _WriteParquetFn(beam.DoFn):
 
 
 class WriteLakeFiles(beam.PTransform):
-    """De-duplicated chunks → one Parquet object per 1-minute window pane and shard; emits file infos."""
+    """De-duplicated chunks → one Parquet object per lake window pane (1 minute by default) and
+    shard; emits file infos."""
 
-    def __init__(self, store: LakeStore, allowed_lateness_s: int) -> None:
+    def __init__(self, store: LakeStore, allowed_lateness_s: int, window_s: int = LAKE_WINDOW_S) -> None:
         super().__init__()
         self.store = store
         self.allowed_lateness_s = allowed_lateness_s
+        self.window_s = window_s
 
     def expand(self, chunks: beam.PCollection) -> beam.PCollection:
         return (
             chunks
-            | "MinuteWindows" >> lake_windowing(self.allowed_lateness_s)
+            | "MinuteWindows" >> lake_windowing(self.allowed_lateness_s, self.window_s)
             | "KeyByShard" >> beam.Map(lambda c: (c[1], c[2]))
             | "GroupPane" >> beam.GroupByKey()
             | "WriteParquet" >> beam.ParDo(_WriteParquetFn(self.store))
@@ -95,21 +98,28 @@ class WriteLakeFiles(beam.PTransform):
 # --- hourly aggregates -------------------------------------------------------------------------------
 
 
+#: revenue is added up in whole nano-dollars: a window's sum is then the same whatever order its
+#: chunks and events are added in (a float sum's last bits depend on it), so every run that sees
+#: the same events of an hour writes the same row (the stream, a bounded drain, a backfill)
+NANOS_PER_USD = 1_000_000_000
+
+
 def hourly_totals(events: Iterable[dict[str, Any]]) -> Totals:
-    """``{(country, platform, event_type): [event_count, revenue_usd]}`` of some events."""
+    """``{(country, platform, event_type): [event_count, revenue in nano-USD]}`` of some events."""
     totals: Totals = {}
     for e in events:
         key = (e["country"], e["platform"], e["event_type"])
         acc = totals.get(key)
         if acc is None:
-            acc = totals[key] = [0, 0.0]
+            acc = totals[key] = [0, 0]
         acc[0] += 1
-        acc[1] += e.get("revenue_usd") or 0.0
+        acc[1] += round((e.get("revenue_usd") or 0.0) * NANOS_PER_USD)
     return totals
 
 
 class SumTotals(beam.CombineFn):
-    """Adds up per-chunk :func:`hourly_totals` (an ACCUMULATING pane carries the whole window)."""
+    """Adds up per-chunk :func:`hourly_totals` (an ACCUMULATING pane carries the whole window);
+    the output's revenue is in USD."""
 
     def create_accumulator(self) -> Totals:
         return {}
@@ -131,7 +141,7 @@ class SumTotals(beam.CombineFn):
         return out
 
     def extract_output(self, acc: Totals) -> Totals:
-        return {k: [v[0], v[1]] for k, v in acc.items()}
+        return {k: [v[0], v[1] / NANOS_PER_USD] for k, v in acc.items()}
 
 
 class _WithWindowFn(beam.DoFn):
@@ -166,6 +176,11 @@ class HourlyAggregates(beam.PTransform):
 
 
 class _MergeHourlyFn(beam.DoFn):
+    """Merges the panes of a bundle in one write: a warehouse merge costs a connection (DuckDB) or
+    a load job (BigQuery) whatever its size, and a bounded run hands over a day of hours at once.
+    Of several panes of one window in a bundle only the latest is written (ACCUMULATING: it
+    carries the whole window so far), which is what merging them one by one would leave."""
+
     def __init__(self, target: WarehouseTarget) -> None:
         self.target = target
         self.rows = counter("warehouse_rows_merged")
@@ -173,15 +188,25 @@ class _MergeHourlyFn(beam.DoFn):
     def setup(self) -> None:
         self.warehouse = self.target.open()
 
-    def process(self, pane: dict[str, Any]) -> Iterator[int]:
-        table = hourly_table(pane["window_start_us"], pane["totals"])
-        n = self.target.merge_hourly(self.warehouse, table)
-        self.rows.inc(n)
-        yield n
+    def start_bundle(self) -> None:
+        self._panes: dict[int, dict[str, Any]] = {}
+
+    def process(self, pane: dict[str, Any]) -> None:
+        window = pane["window_start_us"]
+        held = self._panes.get(window)
+        if held is None or pane["pane_index"] >= held["pane_index"]:
+            self._panes[window] = pane
+
+    def finish_bundle(self) -> None:
+        panes, self._panes = self._panes, {}
+        if panes:
+            tables = [hourly_table(p["window_start_us"], p["totals"]) for _, p in sorted(panes.items())]
+            self.rows.inc(self.target.merge_hourly(self.warehouse, pa.concat_tables(tables)))
 
 
 class WriteHourlyAggregates(beam.PTransform):
-    """Merge each hourly pane into ``streaming.app_events_hourly`` on (window_start, country, platform, event_type)."""
+    """Merge each hourly pane into ``streaming.app_events_hourly`` on (window_start, country, platform,
+    event_type); the output is empty (the merged row count is the ``warehouse_rows_merged`` counter)."""
 
     def __init__(self, target: WarehouseTarget) -> None:
         super().__init__()

@@ -60,7 +60,7 @@ from streaming.metrics import NAMESPACE
 from streaming.outputs import PublishDeadLetters
 from streaming.sinks import DeadLetterTopic, WarehouseTarget, lake_store
 from streaming.transforms import AppEventsFlow
-from streaming.windowing import DEFAULT_ALLOWED_LATENESS_S
+from streaming.windowing import DEFAULT_ALLOWED_LATENESS_S, LAKE_WINDOW_S
 
 log = logging.getLogger("streaming.pipeline")
 
@@ -91,6 +91,12 @@ class AppEventsOptions(PipelineOptions):
             "--dedupe_shards", type=int, default=4, help="parallelism of dedupe state and lake files"
         )
         parser.add_argument("--agg_early_firing_s", type=int, default=60, help="early hourly panes; 0 = none")
+        parser.add_argument(
+            "--lake_window_s",
+            type=int,
+            default=LAKE_WINDOW_S,
+            help="seconds of event time per lake file (must divide 3600); a batch backfill writes hours",
+        )
         parser.add_argument(
             "--max_events", type=int, default=None, help="bounded mode: stop pulling after N events"
         )
@@ -162,6 +168,7 @@ def build_flow(options: PipelineOptions) -> AppEventsFlow:
         allowed_lateness_s=o.allowed_lateness_s,
         shards=o.dedupe_shards,
         early_firing_s=o.agg_early_firing_s,
+        lake_window_s=o.lake_window_s,
     )
 
 

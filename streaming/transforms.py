@@ -29,7 +29,14 @@ from streaming.decode import LATE, chunk_events, decode_message, event_dead_lett
 from streaming.metrics import counter
 from streaming.outputs import HourlyAggregates, WriteDeadLetters, WriteHourlyAggregates, WriteLakeFiles
 from streaming.sinks import LakeStore, WarehouseTarget
-from streaming.windowing import DEFAULT_ALLOWED_LATENESS_S, GATE_KEY, LAKE_WINDOW_S, LATE_TAG, LateDataGate
+from streaming.windowing import (
+    DEFAULT_ALLOWED_LATENESS_S,
+    GATE_KEY,
+    LAKE_WINDOW_S,
+    LATE_TAG,
+    LateDataGate,
+    check_lake_window,
+)
 
 DEAD_TAG = "dead"
 
@@ -38,8 +45,9 @@ DEAD_TAG = "dead"
 
 
 class _DecodeFn(beam.DoFn):
-    def __init__(self, shards: int) -> None:
+    def __init__(self, shards: int, window_s: int = LAKE_WINDOW_S) -> None:
         self.shards = shards
+        self.window_s = window_s
         self.messages = counter("messages_in")
         self.events_in = counter("events_in")
         self.invalid = counter("events_invalid")
@@ -63,7 +71,7 @@ class _DecodeFn(beam.DoFn):
                 self.events_in.inc()
             yield beam.pvalue.TaggedOutput(DEAD_TAG, record)
         self.events_in.inc(len(decoded.events))
-        for (window_start, shard), events in chunk_events(decoded.events, LAKE_WINDOW_S, self.shards).items():
+        for (window_start, shard), events in chunk_events(decoded.events, self.window_s, self.shards).items():
             first = min(to_micros(e["event_ts"]) for e in events)
             yield TimestampedValue((GATE_KEY, (window_start, shard, source, events)), Timestamp(micros=first))
 
@@ -71,13 +79,14 @@ class _DecodeFn(beam.DoFn):
 class DecodeMessages(beam.PTransform):
     """Pub/Sub messages (or raw payload bytes) → ``chunks`` (event-timestamped) and ``dead`` records."""
 
-    def __init__(self, shards: int) -> None:
+    def __init__(self, shards: int, window_s: int = LAKE_WINDOW_S) -> None:
         super().__init__()
         self.shards = shards
+        self.window_s = window_s
 
     def expand(self, messages: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
         # the main output's key type is declared so that the gate's state key gets a deterministic coder
-        decode = beam.ParDo(_DecodeFn(self.shards)).with_output_types(tuple[int, Any])
+        decode = beam.ParDo(_DecodeFn(self.shards, self.window_s)).with_output_types(tuple[int, Any])
         return messages | decode.with_outputs(DEAD_TAG, main="chunks")
 
 
@@ -85,12 +94,12 @@ class DecodeMessages(beam.PTransform):
 
 
 def late_dead_letters(
-    late: tuple[int, Any, list[dict[str, Any]], int], allowed_lateness_s: int
+    late: tuple[int, Any, list[dict[str, Any]], int], allowed_lateness_s: int, window_s: int = LAKE_WINDOW_S
 ) -> list[dict[str, Any]]:
     """Dead-letter records (reason ``late``) for a chunk whose window had closed."""
     window_start, source, events, floor = late
     detail = (
-        f"window {iso(window_start)} + {LAKE_WINDOW_S}s closed: the watermark had passed "
+        f"window {iso(window_start)} + {window_s}s closed: the watermark had passed "
         f"{iso(floor)} (window end + allowed lateness {allowed_lateness_s}s)"
     )
     return [
@@ -159,19 +168,20 @@ class DedupeByEventId(beam.DoFn):
 class GateAndDedupe(beam.PTransform):
     """Chunks → ``main``: on-time, de-duplicated ``(window_start, shard, events)``; ``late``: dead letters."""
 
-    def __init__(self, allowed_lateness_s: int) -> None:
+    def __init__(self, allowed_lateness_s: int, window_s: int = LAKE_WINDOW_S) -> None:
         super().__init__()
         self.allowed_lateness_s = allowed_lateness_s
+        self.window_s = window_s
 
     def expand(self, chunks: beam.PCollection) -> dict[str, beam.PCollection]:
         # key types declared so that the dedupe state key gets a deterministic coder
-        gate = beam.ParDo(LateDataGate(LAKE_WINDOW_S, self.allowed_lateness_s))
+        gate = beam.ParDo(LateDataGate(self.window_s, self.allowed_lateness_s))
         gate = gate.with_output_types(tuple[tuple[int, int], Any])
         gated = chunks | "LateDataGate" >> gate.with_outputs(LATE_TAG, main="open")
-        dedupe = beam.ParDo(DedupeByEventId(LAKE_WINDOW_S, self.allowed_lateness_s))
+        dedupe = beam.ParDo(DedupeByEventId(self.window_s, self.allowed_lateness_s))
         unique = gated.open | "DedupeByEventId" >> dedupe
         late = gated[LATE_TAG] | "LateToDeadLetters" >> beam.FlatMap(
-            late_dead_letters, self.allowed_lateness_s
+            late_dead_letters, self.allowed_lateness_s, self.window_s
         )
         return {"main": unique, "late": late}
 
@@ -193,18 +203,22 @@ class AppEventsFlow(beam.PTransform):
         allowed_lateness_s: int = DEFAULT_ALLOWED_LATENESS_S,
         shards: int = 4,
         early_firing_s: int = 0,
+        lake_window_s: int = LAKE_WINDOW_S,
     ) -> None:
         super().__init__()
         self.lake = lake
         self.warehouse = warehouse
         self.allowed_lateness_s = allowed_lateness_s
+        self.lake_window_s = check_lake_window(lake_window_s)
         self.shards = shards
         self.early_firing_s = early_firing_s
 
     def expand(self, messages: beam.PCollection) -> dict[str, beam.PCollection]:
-        decoded = messages | "Decode" >> DecodeMessages(self.shards)
-        gated = decoded.chunks | "GateAndDedupe" >> GateAndDedupe(self.allowed_lateness_s)
-        lake_files = gated["main"] | "WriteLake" >> WriteLakeFiles(self.lake, self.allowed_lateness_s)
+        decoded = messages | "Decode" >> DecodeMessages(self.shards, self.lake_window_s)
+        gated = decoded.chunks | "GateAndDedupe" >> GateAndDedupe(self.allowed_lateness_s, self.lake_window_s)
+        lake_files = gated["main"] | "WriteLake" >> WriteLakeFiles(
+            self.lake, self.allowed_lateness_s, self.lake_window_s
+        )
         hourly = gated["main"] | "Hourly" >> HourlyAggregates(self.allowed_lateness_s, self.early_firing_s)
         merged = hourly | "WriteWarehouse" >> WriteHourlyAggregates(self.warehouse)
         dead = (decoded[DEAD_TAG], gated["late"]) | "AllDeadLetters" >> beam.Flatten()

@@ -5,7 +5,8 @@
   ``event_ts``; a chunk falls in exactly the windows its events belong to, because 1-minute
   windows nest in 1-hour windows.
 * Lake files: 1-minute fixed windows, one pane when the watermark passes the window's end,
-  one more pane per late arrival (DISCARDING: each pane is its own file).
+  one more pane per late arrival (DISCARDING: each pane is its own file). ``--lake_window_s``
+  makes them longer (up to the hour they must nest in): a backfill's bounded runs write hours.
 * Aggregates: 1-hour fixed windows, optional early panes every N seconds of processing
   time, on-time pane at the watermark, late panes per late arrival, ACCUMULATING: every
   pane carries the whole window so far, and the warehouse merge replaces the row.
@@ -43,6 +44,8 @@ from streaming.metrics import counter
 
 LAKE_WINDOW_S = 60
 AGG_WINDOW_S = 3600
+#: lake windows the flow accepts: they must nest in the hourly windows (see ``check_lake_window``)
+MAX_LAKE_WINDOW_S = AGG_WINDOW_S
 DEFAULT_ALLOWED_LATENESS_S = 600
 #: extra time the grouped windows keep state beyond the allowed lateness (see module doc)
 WINDOW_STATE_SLACK_S = 3600
@@ -51,10 +54,20 @@ LATE_TAG = "late"
 GATE_KEY = 0
 
 
-def lake_windowing(allowed_lateness_s: int) -> beam.WindowInto:
-    """1-minute windows: a pane at the watermark, then one per late arrival (DISCARDING)."""
+def check_lake_window(window_s: int) -> int:
+    """A lake window must divide the hour: chunks are cut at lake-window bounds and each chunk
+    must fall in exactly one hourly window (1 minute when streaming; a batch backfill writes
+    1-hour files, which the daily compaction merges like the minute files)."""
+    if window_s <= 0 or MAX_LAKE_WINDOW_S % window_s:
+        raise ValueError(f"the lake window must divide {MAX_LAKE_WINDOW_S} s, got {window_s}")
+    return window_s
+
+
+def lake_windowing(allowed_lateness_s: int, window_s: int = LAKE_WINDOW_S) -> beam.WindowInto:
+    """Lake windows (1 minute by default): a pane at the watermark, then one per late arrival
+    (DISCARDING)."""
     return beam.WindowInto(
-        FixedWindows(LAKE_WINDOW_S),
+        FixedWindows(check_lake_window(window_s)),
         trigger=tr.AfterWatermark(late=tr.AfterCount(1)),
         accumulation_mode=tr.AccumulationMode.DISCARDING,
         allowed_lateness=Duration(seconds=allowed_lateness_s + WINDOW_STATE_SLACK_S),
