@@ -23,16 +23,25 @@ def order_id_of(data: DocumentEventData, subject: str | None = None) -> str:
     raise ValueError("the event carries neither a document nor a subject naming one")
 
 
+def order_contribution(
+    raw: dict[str, Any] | None, order_id: str, version: datetime
+) -> tuple[dict[str, Any] | None, ledger.Contribution, str | None]:
+    """The order as stored (platform fields such as ``validation`` left out), what this version of it
+    adds to the ledger, and why it is invalid (None when valid); ``raw`` is None for a delete."""
+    order = {k: v for k, v in raw.items() if k not in orders.PLATFORM_FIELDS} if raw is not None else None
+    contribution, problem = ledger.contribution_of(order, order_id, version.date().isoformat())
+    return order, contribution, problem
+
+
 def handle_sale_written(
     documents: DocumentStore, data: DocumentEventData, event_time: datetime, subject: str | None = None
 ) -> dict[str, Any]:
     order_id = order_id_of(data, subject)
     exists = fv.has_document(data.value)
     raw = fv.decode_fields(data.value) if exists else None
-    order = {k: v for k, v in raw.items() if k not in orders.PLATFORM_FIELDS} if raw is not None else None
     # Version = the document's update time; a delete has none, so it takes the event time.
     version = (fv.document_update_time(data.value) if exists else None) or event_time.astimezone(UTC)
-    contribution, problem = ledger.contribution_of(order, order_id, version.date().isoformat())
+    order, contribution, problem = order_contribution(raw, order_id, version)
     outcome = documents.run_transaction(
         lambda view: ledger.record_order_version(view, order_id, contribution, version)
     )

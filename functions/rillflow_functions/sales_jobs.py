@@ -28,17 +28,28 @@ log = logging.getLogger(__name__)
 SALES = "sales"
 
 
-def generate_sales(documents: DocumentStore, generators: Generators, day: date) -> dict[str, Any]:
-    """Write the day's orders as ``sales/{order_id}``; ids are deterministic, so a rerun rewrites
-    the very same documents (no duplicates)."""
+def day_orders(generators: Generators, day: date) -> list[tuple[str, dict[str, Any]]]:
+    """The day's orders as ``(sales/{order_id}, document)``; ids are deterministic."""
     docs = [orders.normalize_order(o) for o in generators.orders_for_day(day)]
     ids = [str(d["order_id"]) for d in docs]
     if len(set(ids)) != len(ids):
         raise ValueError(f"the generator produced duplicate order ids for {day}")
-    batches = chunked(((f"{SALES}/{oid}", d) for oid, d in zip(ids, docs, strict=True)), MAX_BATCH_WRITES)
+    return [(f"{SALES}/{oid}", d) for oid, d in zip(ids, docs, strict=True)]
+
+
+def write_orders(
+    documents: DocumentStore, day: date, docs: list[tuple[str, dict[str, Any]]]
+) -> dict[str, Any]:
+    batches = chunked(docs, MAX_BATCH_WRITES)
     for batch in batches:
         documents.write_batch(batch)
     return {"date": day.isoformat(), "orders": len(docs), "batches": len(batches)}
+
+
+def generate_sales(documents: DocumentStore, generators: Generators, day: date) -> dict[str, Any]:
+    """Write the day's orders as ``sales/{order_id}``; ids are deterministic, so a rerun rewrites
+    the very same documents (no duplicates)."""
+    return write_orders(documents, day, day_orders(generators, day))
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -91,7 +102,26 @@ def replace_object(
 
 def export_sales(documents: DocumentStore, lake: ObjectStore, day: date) -> dict[str, Any]:
     start, end = day_bounds(day)
-    docs = documents.query_range(SALES, "order_ts", start, end)
+    return export_day(lake, day, documents.query_range(SALES, "order_ts", start, end))
+
+
+def orders_by_day(
+    documents: DocumentStore, first: date, last: date
+) -> dict[date, list[tuple[str, dict[str, Any]]]]:
+    """The orders of ``first`` … ``last`` in one query, by day: for each day, what
+    :func:`export_sales`'s query returns (``order_ts`` in the day's bounds). A backfill's bulk read."""
+    start, end = day_bounds(first)[0], day_bounds(last)[1]
+    days: dict[date, list[tuple[str, dict[str, Any]]]] = {}
+    for order_id, doc in documents.query_range(SALES, "order_ts", start, end):
+        ts = doc["order_ts"]
+        day = (ts.astimezone(UTC) if ts.tzinfo else ts.replace(tzinfo=UTC)).date()
+        days.setdefault(day, []).append((order_id, doc))
+    return days
+
+
+def export_day(lake: ObjectStore, day: date, docs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """The day's orders (``sales`` documents with ``order_ts`` in the day) → bronze Parquet, invalid
+    orders to quarantine with their reasons."""
     rows, invalid = flatten_orders(docs)
     name = lake_paths.sales_object(day)
     data = to_parquet(rows)
