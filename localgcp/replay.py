@@ -1,6 +1,12 @@
 """Replays simulated days on the virtual clock: fire the declared cron jobs at the function
 endpoints in time order, and after each nightly batch wait until every event and workflow
-execution it caused has settled. Minute jobs (the app-event publisher) run a few at a time."""
+execution it caused has settled. Minute jobs (the app-event publisher) run a few at a time.
+
+The streaming job drains once per simulated day, when the publisher moves on to the next day's
+minutes (and before a nightly job of a later day): a day's events are in the lake before the
+nightly jobs that complete it, and each hourly aggregate is built from one run that saw the
+whole hour (the bounded runs' hourly rows replace each other: a run that saw part of an hour
+would leave part of it)."""
 
 from __future__ import annotations
 
@@ -52,6 +58,8 @@ class Replay:
     #: the days whose nightly batch has settled, in order (what an interrupted replay completed)
     days_done: list[date] = field(default_factory=list, init=False)
     _undrained: int = field(default=0, init=False)
+    #: the day of the published minutes not handed to the streaming job yet
+    _undrained_day: date | None = field(default=None, init=False)
 
     def window(self, first_day: date, days: int) -> tuple[datetime, datetime]:
         start = datetime.combine(first_day, time(0), UTC)
@@ -75,13 +83,16 @@ class Replay:
         with ThreadPoolExecutor(self.minute_workers, thread_name_prefix="minute") as pool:
             for done, firing in enumerate(plan, start=1):
                 if firing.schedule.cron == MINUTELY:
+                    minute_day = (firing.at - timedelta(minutes=1)).date()  # the minute it publishes
+                    self._drain_before(minute_day, pending, report)
                     body = {"events_per_day": self.app_events_per_day}
                     pending.append((firing, pool.submit(self.scheduler.fire, firing, body)))
+                    self._undrained_day = self._undrained_day or minute_day
                     if len(pending) >= 4 * self.minute_workers:
                         self._collect(pending, report)
                 else:
                     self._collect(pending, report)
-                    self._drain()
+                    self._drain_before(firing.at.date(), pending, report)
                     self.set_clock(firing.at)
                     report.add(firing.schedule.function, _json(self.scheduler.fire(firing)))
                     if not self.wait_idle(1800):
@@ -108,11 +119,20 @@ class Replay:
         self._undrained += len(pending)
         pending.clear()
 
+    def _drain_before(
+        self, day: date, pending: list[tuple[Firing, Future[Any]]], report: ReplayReport
+    ) -> None:
+        """Drain what was published for days before ``day`` (at most one day: it drains daily)."""
+        if self._undrained_day is not None and self._undrained_day < day:
+            self._collect(pending, report)
+            self._drain()
+
     def _drain(self) -> None:
         """Hand what the minute jobs published to the streaming job, if anything is waiting."""
         if self._undrained and self.drain_stream is not None:
             self.drain_stream()
         self._undrained = 0
+        self._undrained_day = None
 
 
 def _last_nightly_per_date(plan: list[Firing]) -> set[int]:

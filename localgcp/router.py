@@ -43,6 +43,7 @@ class RouterStats:
     delivered: int = 0
     retried: int = 0
     dead_lettered: int = 0
+    paused: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -79,6 +80,7 @@ class EventRouter:
         self._cond = threading.Condition()
         self._in_flight = 0
         self._stopping = False
+        self._paused: dict[str, int] = {}  # trigger name -> how many pauses hold it
         self._session = requests.Session()
         self._threads = [
             threading.Thread(target=self._work, name=f"eventarc-{i}", daemon=True) for i in range(workers)
@@ -95,7 +97,9 @@ class EventRouter:
                 self.stats.unmatched += 1
             elif self.journal is not None:
                 self.journal.append(event)
-            for trigger in triggers:
+            live = [t for t in triggers if t.name not in self._paused]
+            self.stats.paused += len(triggers) - len(live)
+            for trigger in live:
                 heapq.heappush(self._queue, _Delivery(time.monotonic(), next(self._seq), trigger, event))
             self._cond.notify_all()
 
@@ -109,6 +113,30 @@ class EventRouter:
             self._cond.notify_all()
 
     # --- control -----------------------------------------------------------------------
+    def pause(self, names: list[str] | tuple[str, ...]) -> None:
+        """Stop delivering events to these triggers (by name) until :meth:`resume`; pauses nest."""
+        unknown = set(names) - {t.name for t in self.declaration.event_triggers}
+        if unknown:
+            raise KeyError(f"no event trigger named {sorted(unknown)}")
+        with self._cond:
+            for name in names:
+                self._paused[name] = self._paused.get(name, 0) + 1
+
+    def resume(self, names: list[str] | tuple[str, ...]) -> None:
+        """Undo one :meth:`pause` of each trigger; events arriving from now on are delivered."""
+        with self._cond:
+            for name in names:
+                left = self._paused.get(name, 0) - 1
+                if left > 0:
+                    self._paused[name] = left
+                else:
+                    self._paused.pop(name, None)
+
+    @property
+    def paused_triggers(self) -> list[str]:
+        with self._cond:
+            return sorted(self._paused)
+
     @property
     def pending(self) -> int:
         with self._cond:

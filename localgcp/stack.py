@@ -3,8 +3,9 @@ the Workflows service, and one functions-framework process per function.
 
 ``LocalStack(settings).start()`` is what ``rillflow local up`` runs (in a background process)
 and what the end-to-end tests use in-process (``free_ports=True``). A small control endpoint
-(``/healthz``, ``/status``, ``/wait-idle``, ``/clock``) lets the replay driver wait for a
-simulated day to settle and move the startups API's clock.
+(``/healthz``, ``/status``, ``/wait-idle``, ``/clock``, ``/drain-stream``, ``/triggers``) lets
+the replay driver wait for a simulated day to settle and move the startups API's clock, and a
+backfill pause the event triggers whose work it does in bulk.
 """
 
 from __future__ import annotations
@@ -210,6 +211,19 @@ class LocalStack:
             if resp.status != 200:
                 raise RuntimeError(f"could not move the startups API clock: {resp.status} {resp.body}")
 
+    def pause_triggers(self, names: list[str]) -> list[str]:
+        """Stop delivering to these event triggers until :meth:`resume_triggers`; the paused ones."""
+        if self.router is None:
+            raise RuntimeError("the event router is not running")
+        self.router.pause(names)
+        return self.router.paused_triggers
+
+    def resume_triggers(self, names: list[str]) -> list[str]:
+        if self.router is None:
+            raise RuntimeError("the event router is not running")
+        self.router.resume(names)
+        return self.router.paused_triggers
+
     def drain_stream(self, idle_timeout_s: float = 2.0) -> dict[str, Any]:
         """Run the Beam job once over everything waiting on the subscription (bounded mode).
 
@@ -271,6 +285,7 @@ class LocalStack:
             "workflows": self.workflows.address if self.workflows is not None else None,
             "router": self.router.stats.as_dict() if self.router else {},
             "pending_events": self.router.pending if self.router else 0,
+            "paused_triggers": self.router.paused_triggers if self.router else [],
             "control": self.control_url,
             "env": self.env(),
         }
@@ -330,6 +345,14 @@ class LocalStack:
                 elif url.path == "/clock":
                     stack.set_clock(datetime.fromisoformat(body["now"].replace("Z", "+00:00")))
                     self._reply(200, {"now": body["now"]})
+                elif url.path == "/triggers":
+                    try:
+                        paused = stack.pause_triggers(list(body.get("pause") or []))
+                        paused = stack.resume_triggers(list(body.get("resume") or []))
+                    except KeyError as exc:
+                        self._reply(400, {"error": str(exc)})
+                        return
+                    self._reply(200, {"paused": paused})
                 else:
                     self._reply(404, {"error": f"no route {url.path}"})
 
