@@ -10,6 +10,11 @@ minute files again beside the day's compacted file. So a deliberate re-run ends 
 would: start the execution again with the first one's argument (what ``gcloud workflows run
 daily_pipeline --data=...`` does), which compacts the day back to one copy of each event and
 rebuilds its tables. Everything goes through the official Firestore and Executions clients.
+
+A backfill (``localgcp.backfill``) claims its days with the same code but runs their pipelines in
+bulk, so its claims point at no execution; it marks a claim ``loaded`` once the day's bronze and
+lake are in place and ``backfilled`` once the warehouse and models are built over the whole
+window. A backfilled day counts as complete, a loaded one does not (its warehouse is not built).
 """
 
 from __future__ import annotations
@@ -30,6 +35,12 @@ DAILY_WORKFLOW = "daily_pipeline"
 SUCCEEDED = "SUCCEEDED"
 #: a claim whose execution was never started or cannot be found
 CLAIMED = "CLAIMED"
+#: a claim a backfill completed: bronze, lake, warehouse and models in place
+BACKFILLED = "BACKFILLED"
+#: a claim a backfill loaded (bronze and lake) but whose warehouse build has not finished
+LOADED = "LOADED"
+#: the claim ``status`` values a backfill writes, and the state each one means
+BACKFILL_STATUSES = {"backfilled": BACKFILLED, "loaded": LOADED}
 
 
 @dataclass(frozen=True)
@@ -37,13 +48,13 @@ class DayRun:
     """A day's claim and the state of the execution it points at."""
 
     day: date
-    state: str  # an Execution.State name (SUCCEEDED, FAILED, ACTIVE, CANCELLED) or CLAIMED
+    state: str  # an Execution.State name (SUCCEEDED, FAILED, ACTIVE, CANCELLED), CLAIMED, or a backfill's
     execution: str | None
     argument: dict[str, Any] | None
 
     @property
     def complete(self) -> bool:
-        return self.state == SUCCEEDED
+        return self.state in (SUCCEEDED, BACKFILLED)
 
 
 @dataclass(frozen=True)
@@ -59,8 +70,8 @@ class DayPlan:
         lines = []
         if self.skipped:
             lines.append(
-                f"{_span(self.skipped)} already ran (daily pipeline SUCCEEDED): skipped; "
-                "--force replays them again"
+                f"{_span(self.skipped)} already ran (daily pipeline SUCCEEDED or backfilled): skipped; "
+                "--force runs them again"
             )
         if self.rerun:
             states = ", ".join(f"{d} {r.state}" for d, r in sorted(self.rerun.items()))
@@ -109,6 +120,9 @@ class DayRuns:
 
     def _run(self, day: date, claim: dict[str, Any]) -> DayRun:
         name = claim.get("execution")
+        backfill_state = BACKFILL_STATUSES.get(str(claim.get("status")))
+        if backfill_state is not None:
+            return DayRun(day, backfill_state, name, claim_argument(claim))
         if name:
             try:
                 execution = self.executions.get_execution(name=name)
@@ -117,14 +131,7 @@ class DayRuns:
             if execution is not None:
                 argument = json.loads(execution.argument) if execution.argument else None
                 return DayRun(day, Execution.State(execution.state).name, name, argument)
-        # claimed, but the function stopped before the execution started: the claim has what
-        # day_completion would have passed (a day whose startups file landed also runs weekly)
-        argument = {
-            "date": claim["dt"],
-            "run_id": claim["run_id"],
-            "weekly": "startups" in claim.get("flows", []),
-        }
-        return DayRun(day, CLAIMED, name, argument)
+        return DayRun(day, CLAIMED, name, claim_argument(claim))
 
     def rerun(self, run: DayRun) -> str:
         """Start the day's pipeline again with the argument it first ran with; the claim records
@@ -140,6 +147,16 @@ class DayRuns:
             update["reruns"] = firestore.ArrayUnion([run.execution])
         ref.update(update)
         return str(started.name)
+
+
+def claim_argument(claim: dict[str, Any]) -> dict[str, Any]:
+    """What ``day_completion`` passed (or would have) to the day's pipeline, read from its claim:
+    a day whose startups file landed also runs weekly."""
+    return {
+        "date": claim["dt"],
+        "run_id": claim["run_id"],
+        "weekly": "startups" in claim.get("flows", []),
+    }
 
 
 def day_runs_for(project: str, region: str, workflows_address: str) -> DayRuns:

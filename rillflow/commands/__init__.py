@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from rillflow.commands.backfill import backfill_command
 from rillflow.commands.dashboards import dashboards_group
 from rillflow.commands.dataform import dataform_group, sql_command
 from rillflow.commands.demo import demo_command
@@ -18,6 +19,7 @@ COMMANDS: list[click.Command] = [
     demo_command,
     local_group,
     run_command,
+    backfill_command,
     generate,
     dataform_group,
     sql_command,

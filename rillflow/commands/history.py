@@ -4,7 +4,8 @@ The replay itself keeps no record of its virtual clock; the local Workflows serv
 replayed day D starts one ``daily_pipeline`` execution with ``{"date": D}``, and the executions
 are kept in SQLite under ``RILLFLOW_HOME`` (readable while the stack is down). So the days that
 have been replayed are the dates of those executions, and the last replayed day is the date of
-the newest one.
+the newest one. A backfill starts no execution; it records its windows in ``backfills.json``
+under ``RILLFLOW_HOME``, which count as history too.
 
 The first-training figures come from the ML readiness rules (``ml/forecasting/readiness.py``,
 ``ml/churn/readiness.py``), as the README's ML section states them.
@@ -39,7 +40,10 @@ class Replayed:
 
 
 def replayed(settings: Settings) -> Replayed | None:
-    """The days the local stack has replayed, or None before the first replayed day."""
+    """The days the local stack has replayed or backfilled, or None before the first one. The
+    latest is the day replayed most recently, else the last day backfilled (a backfill runs no
+    daily pipeline: ``localgcp.backfill`` records its windows beside the executions)."""
+    from localgcp.backfill import backfilled_windows
     from localgcp.workflows.store import read_arguments
 
     days = []
@@ -48,9 +52,11 @@ def replayed(settings: Settings) -> Replayed | None:
             days.append(date.fromisoformat(argument["date"]))
         except (TypeError, KeyError, ValueError):  # started by hand with another argument
             continue
-    if not days:
+    windows = backfilled_windows(settings.home)
+    if not days and not windows:
         return None
-    return Replayed(first=min(days), last=max(days), latest=days[-1])
+    known = days + [d for window in windows for d in window]
+    return Replayed(first=min(known), last=max(known), latest=days[-1] if days else windows[-1][1])
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,9 @@ class StackHandle:
     set_clock: Callable[[datetime], None]
     drain_stream: Callable[[], object]
     env: dict[str, str]
+    #: pause / resume event triggers by name (a backfill does their work itself)
+    pause_triggers: Callable[[list[str]], object] = lambda names: None
+    resume_triggers: Callable[[list[str]], object] = lambda names: None
 
 
 @contextmanager
@@ -61,16 +64,48 @@ def attach_or_start(settings: Settings) -> Iterator[StackHandle]:
             resp.raise_for_status()
             return resp.json()
 
-        yield StackHandle(functions.__getitem__, remote_idle, remote_clock, remote_drain, state["env"])
+        def remote_triggers(action: str) -> Callable[[list[str]], object]:
+            def call(names: list[str]) -> object:
+                resp = requests.post(f"{control}/triggers", json={action: names}, timeout=30)
+                resp.raise_for_status()
+                return resp.json()
+
+            return call
+
+        yield StackHandle(
+            functions.__getitem__,
+            remote_idle,
+            remote_clock,
+            remote_drain,
+            state["env"],
+            remote_triggers("pause"),
+            remote_triggers("resume"),
+        )
         return
     stack = LocalStack(settings)
     try:
         stack.start()
         yield StackHandle(
-            stack.function_url, stack.wait_idle, stack.set_clock, stack.drain_stream, stack.env()
+            stack.function_url,
+            stack.wait_idle,
+            stack.set_clock,
+            stack.drain_stream,
+            stack.env(),
+            stack.pause_triggers,
+            stack.resume_triggers,
         )
     finally:
         stack.stop()
+
+
+@contextmanager
+def stack_for(settings: Settings, handle: StackHandle | None) -> Iterator[StackHandle]:
+    """``handle`` when the caller holds a stack; else :func:`attach_or_start`."""
+    if handle is not None:
+        yield handle
+        return
+    with attach_or_start(settings) as started:
+        yield started
 
 
 @dataclass
@@ -99,13 +134,15 @@ def replay(
     app_events_per_day: int,
     console: Console,
     force: bool = False,
+    handle: StackHandle | None = None,
 ) -> ReplayOutcome:
     """Replay the days, then reconcile the batch flows while the stack is still up.
 
     Days that already ran are found first (``localgcp.day_runs``): the completed ones at the
     head of the window are skipped unless ``force``; any other day that ran is replayed and its
-    pipeline started again, so that a replay of days that already ran ends as one run would."""
-    with attach_or_start(settings) as handle:
+    pipeline started again, so that a replay of days that already ran ends as one run would.
+    ``handle``: a stack the caller holds (else the running one, or one started for the call)."""
+    with stack_for(settings, handle) as handle:
         os.environ.update(handle.env)
         handle.wait_idle(600)  # what an earlier run left in flight settles before we look
         runs = day_runs_for(settings.project, settings.region, handle.env.get("RILLFLOW_WORKFLOWS_HOST", ""))
