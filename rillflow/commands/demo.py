@@ -1,29 +1,62 @@
-"""``rillflow demo``: the platform end to end on this machine, on embedded defaults.
+"""``rillflow demo``: the whole platform on this machine, on embedded defaults, in minutes.
 
-Starts the local Google Cloud (or uses the one ``rillflow local up`` started), replays a week
-on the virtual clock — the batch flows, the app-event stream, the daily workflow with Dataform
-and the ML pipelines — reconciles every flow, and prints what the warehouse now holds.
+Starts the local Google Cloud (or uses the one ``rillflow local up`` started), backfills enough
+history for both models in bulk (``rillflow backfill``: the daily path's code, Dataform once, the
+models trained once), then replays the last days event-driven on the virtual clock (Cloud
+Scheduler, the functions, Pub/Sub and the streaming job, the daily workflow with Dataform and the
+ML pipelines scoring and forecasting), builds the History and Predictions dashboards, reconciles
+every flow, and says what each step did, how long it took and where to look. The figures go to
+``<RILLFLOW_HOME>/demo.json`` (``demo.seconds`` and its breakdown).
 """
 
 from __future__ import annotations
 
 import json
-from datetime import date
+import os
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
 from rich.table import Table
 
+from localgcp.reconcile import FlowCount
 from rillflow.commands.options import DAY, app_events_per_day_option
-from rillflow.commands.run import (
-    ReplayInterrupted,
-    print_interrupted,
-    print_reconciliation,
-    print_report,
-    replay,
-)
 from rillflow.settings import Settings, get_settings
 from rillflow.warehouse import DuckDBWarehouse
+
+#: the last days replayed event-driven (scheduler, functions, Pub/Sub, Beam, the daily workflow)
+DEFAULT_REPLAY_DAYS = 2
+FRIDAY = 4
+
+
+def default_days(first_day: date, replay_days: int) -> int:
+    """Days of history in all: enough backfilled days for both models' first training (the churn
+    model's is the later: day 69 from Thursday 1 January, ``rillflow.commands.history``), rounded up
+    as ``rillflow run``'s hints round, then moved on until no replayed day is a Friday (a Friday's
+    pipeline retrains both models: minutes the demo spends showing the daily path instead)."""
+    from rillflow.commands.history import milestones, with_margin
+
+    backfill = with_margin(max(m.days for m in milestones(first_day)))
+    while any((first_day + timedelta(days=backfill + i)).weekday() == FRIDAY for i in range(replay_days)):
+        backfill += 1
+    return backfill + replay_days
+
+
+DEMO_FILE = "demo.json"
+#: RILLFLOW_WORKFLOWS_TIME_SCALE of the stack the demo starts (the tests' stacks use 0.02)
+TIME_SCALE_ENV = "RILLFLOW_WORKFLOWS_TIME_SCALE"
+DEMO_TIME_SCALE = "0.05"
+
+
+def _latest_ml_job() -> dict[str, Any] | None:
+    from ml.pipelines.local_runner import list_pipeline_jobs
+
+    jobs = list_pipeline_jobs()
+    return jobs[-1] if jobs else None
 
 
 def ml_summary() -> list[str]:
@@ -77,47 +110,335 @@ def warehouse_summary(settings: Settings) -> list[tuple[str, int]]:
     return counts
 
 
+@dataclass
+class Step:
+    """One line of the demo's summary: what ran, what it did, how long it took."""
+
+    name: str
+    did: str
+    seconds: float
+
+
+def merge_counts(*groups: list[FlowCount]) -> list[FlowCount]:
+    """One reconciliation line per flow over several runs (each reconciled over its own days)."""
+    merged: dict[str, FlowCount] = {}
+    for counts in groups:
+        for c in counts:
+            old = merged.get(c.flow)
+            merged[c.flow] = (
+                c
+                if old is None
+                else FlowCount(
+                    c.flow,
+                    old.generated + c.generated,
+                    old.landed + c.landed,
+                    old.quarantined + c.quarantined,
+                )
+            )
+    return list(merged.values())
+
+
+def _totals(report: Any, function: str, key: str) -> int:
+    return int((getattr(report, "totals", {}) or {}).get(function, {}).get(key, 0))
+
+
+def _short(reason: str, limit: int = 100) -> str:
+    """A skip reason's first clause (the pipeline nests the details in parentheses)."""
+    head = reason.split(" (", 1)[0]
+    return head if len(head) <= limit else head[: limit - 1] + "…"
+
+
+def _days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
+def _ml_did(outputs: dict[str, Any]) -> str:
+    """A daily ML pipeline's outputs in a few words per model: what it trained and produced, or why not."""
+    parts = []
+    for model, outcome in sorted(outputs.items()):
+        if not isinstance(outcome, dict):
+            parts.append(f"{model}: done")
+        elif outcome.get("skipped"):
+            parts.append(f"{model}: skipped ({_short(str(outcome.get('reason')))})")
+        else:
+            trained = any(
+                isinstance(step, dict) and (step.get("promote") or step.get("champion_is_model") is not None)
+                for step in (outcome.get("gate"), (outcome.get("train") or {}).get("metrics"))
+            )
+            what = "forecasts (hour × series)" if model == "forecast" else "customers scored"
+            version = f"v{outcome.get('model_version', '?')}" + (" trained" if trained else "")
+            parts.append(f"{model}: {version}, {int(outcome.get('rows') or 0):,} {what}")
+    return "; ".join(parts) or "no outputs"
+
+
+def _pipeline_runs(
+    env: dict[str, str], settings: Settings, days: set[str]
+) -> list[tuple[str, str, str, str]]:
+    """The replayed days' ``daily_pipeline`` executions: (date, state, duration, step timings)."""
+    from google.cloud.workflows.executions_v1.types import ExecutionView, ListExecutionsRequest
+
+    from rillflow.commands.workflows import duration, run_date, steps
+    from rillflow.workflows_client import executions_client
+
+    client = executions_client(env.get("RILLFLOW_WORKFLOWS_HOST") or settings.emulator_host("workflows"))
+    parent = f"projects/{settings.project}/locations/{settings.region}/workflows/daily_pipeline"
+    request = ListExecutionsRequest(parent=parent, view=ExecutionView.FULL, page_size=100)
+    now = datetime.now(UTC)
+    found = [e for e in client.list_executions(request=request) if run_date(e) in days]
+    return sorted((run_date(e), e.state.name, duration(e, now), steps(e)) for e in found)
+
+
+def panel_states(settings: Settings) -> dict[str, dict[str, Any]]:
+    """Each dashboard panel's view: its page, its rows and, when empty, why."""
+    from dashboards.views import HISTORY_VIEWS, PREDICTION_VIEWS, load_views
+
+    data = load_views(settings.warehouse_path, (*HISTORY_VIEWS, *PREDICTION_VIEWS))
+    return {
+        name: {
+            "page": "history" if name in HISTORY_VIEWS else "predictions",
+            "rows": 0 if view.frame is None else len(view.frame),
+            "problem": None if view.ok else view.problem,
+        }
+        for name, view in data.items()
+    }
+
+
+#: the backfill's per-day steps (``localgcp.backfill.BackfillReport.seconds``) run in this process
+BATCH_STEPS = (
+    "generate_sales",
+    "on_sale_written (bulk ledger)",
+    "generate_clickstream",
+    "ingest_startups",
+    "compact_app_events",
+    "export_sales",
+)
+
+
+def backfill_steps(report: Any, first_day: date, days: int, seconds: float) -> list[Step]:
+    """The summary lines of a backfill: the whole, then its parts (the batch flows and the app events
+    run side by side, so the parts add up to more than the whole)."""
+    last = first_day + timedelta(days=days - 1)
+    return [
+        Step(f"backfill ({_days(days)})", f"{first_day} … {last} in bulk", seconds),
+        Step(
+            "  batch flows",
+            f"{_totals(report, 'generate_sales', 'orders'):,} orders and their ledger, "
+            f"{_totals(report, 'generate_clickstream', 'rows'):,} clicks, "
+            f"{_totals(report, 'ingest_startups', 'rows'):,} startup records; manifests, claims, "
+            "compaction, sales exports",
+            sum(report.seconds.get(k, 0.0) for k in BATCH_STEPS),
+        ),
+        Step(
+            "  app events (Beam, beside them)",
+            f"{_totals(report, 'publish_app_events', 'events'):,} events through the streaming "
+            "pipeline's transforms into the lake and the hourly table",
+            report.seconds.get("app_events (Beam, beside the batch flows)", 0.0),
+        ),
+        Step(
+            "  Dataform full refresh",
+            f"{report.dataform.get('actions', 0)} actions: bronze → marts, ML features, bi views",
+            report.seconds.get("dataform (full refresh)", 0.0),
+        ),
+        Step(
+            "  ML training (daily_ml)",
+            _ml_did(report.ml.get("outputs") or {}),
+            report.seconds.get("ml (daily_ml, training)", 0.0),
+        ),
+    ]
+
+
 @click.command("demo")
 @click.option("--from", "first_day", type=DAY, default="2026-01-01", show_default=True)
-@click.option("--days", default=7, show_default=True, type=click.IntRange(1, 366))
+@click.option(
+    "--days",
+    default=None,
+    type=click.IntRange(1, 3660),
+    help="days of history in all: backfilled, then the last --replay-days replayed "
+    "[default: enough for both models' first training, 74 from 2026-01-01]",
+)
+@click.option(
+    "--replay-days",
+    default=DEFAULT_REPLAY_DAYS,
+    show_default=True,
+    type=click.IntRange(0, 366),
+    help="the last days replayed event-driven (scheduler, functions, Pub/Sub, Beam, the workflow)",
+)
 @app_events_per_day_option()
-@click.option("--force", is_flag=True, help="Replay the days again even if they already ran.")
-def demo_command(first_day: date, days: int, app_events_per_day: int, force: bool) -> None:
-    """Run the platform end to end locally and show what it produced."""
+@click.option("--force", is_flag=True, help="Run the days again even if they already ran.")
+def demo_command(
+    first_day: date, days: int | None, replay_days: int, app_events_per_day: int, force: bool
+) -> None:
+    """Run the platform end to end locally: backfill history, replay the last days, show what it made."""
+    from rillflow.commands.backfill import BackfillInterrupted, backfill
+    from rillflow.commands.run import (
+        ReplayInterrupted,
+        attach_or_start,
+        print_interrupted,
+        print_reconciliation,
+        print_report,
+        replay,
+    )
+
+    started = time.perf_counter()
+    # The stack the demo starts polls its connectors (Dataform, Vertex) at a twentieth of the YAML's
+    # Cloud delays: they are waits, not work (a stack `rillflow local up` started keeps its own).
+    os.environ.setdefault(TIME_SCALE_ENV, DEMO_TIME_SCALE)
     console = Console()
     settings = get_settings()
-    console.rule(f"Rillflow demo: {days} days from {first_day:%Y-%m-%d}, state in {settings.home}")
-    try:
-        outcome = replay(settings, first_day, days, app_events_per_day, console, force)
-    except ReplayInterrupted as exc:
-        print_interrupted(exc, "make demo", console)
-        raise SystemExit(130) from None
-    reconciled = True
-    if outcome.report is not None:
-        print_report(outcome.report, console)
-        reconciled = print_reconciliation(outcome.counts, console)
-    else:
-        console.print(
-            f"These {days} days already ran in {settings.home}: showing what they produced "
-            "(`make clean` starts over; `rillflow demo --force` replays them again)."
+    days = days or default_days(first_day, replay_days)
+    replay_days = min(replay_days, days)
+    backfill_days = days - replay_days
+    last_day = first_day + timedelta(days=days - 1)
+    console.rule(
+        f"Rillflow demo: {days} days from {first_day:%Y-%m-%d} ({backfill_days} backfilled, {replay_days} "
+        f"replayed event-driven), {app_events_per_day:,} app events a day, state in {settings.home}"
+    )
+    steps: list[Step] = []
+    breakdown: dict[str, Any] = {}
+    counts: list[list[FlowCount]] = []
+    t0 = time.perf_counter()
+    with attach_or_start(settings) as handle:
+        steps.append(
+            Step(
+                "local Google Cloud",
+                "emulators, router, Workflows, functions, streaming job",
+                time.perf_counter() - t0,
+            )
         )
-    table = Table(title=f"Warehouse ({settings.warehouse_path})")
-    table.add_column("table")
-    table.add_column("rows", justify="right")
-    for name, n in warehouse_summary(settings):
-        table.add_row(name, f"{n:,}")
-    console.print(table)
-    console.print("[bold]ML[/]")
-    for line in ml_summary():
-        console.print("  " + line)
+        breakdown["stack_start_s"] = steps[-1].seconds
+        if backfill_days:
+            console.rule(f"1. backfill {first_day} … {first_day + timedelta(days=backfill_days - 1)} in bulk")
+            t0 = time.perf_counter()
+            try:
+                filled = backfill(
+                    settings, first_day, backfill_days, app_events_per_day, console, force, handle
+                )
+            except BackfillInterrupted as exc:
+                console.print(f"[yellow]Interrupted[/] at {exc.where}; `make demo` again resumes.")
+                raise SystemExit(130) from None
+            seconds = time.perf_counter() - t0
+            breakdown["backfill_s"] = seconds
+            if filled.report is not None:
+                report: Any = filled.report
+                breakdown["backfill_steps_s"] = {k: round(v, 1) for k, v in report.seconds.items()}
+                steps += backfill_steps(report, filled.plan.first_day, filled.plan.days, seconds)
+                counts.append(filled.counts)
+            else:
+                steps.append(
+                    Step("backfill", f"{backfill_days} days had already run: nothing to do", seconds)
+                )
+        if replay_days:
+            replay_first = first_day + timedelta(days=backfill_days)
+            console.rule(f"2. replay {replay_first} … {last_day} event-driven on the virtual clock")
+            t0 = time.perf_counter()
+            try:
+                outcome = replay(
+                    settings, replay_first, replay_days, app_events_per_day, console, force, handle
+                )
+            except ReplayInterrupted as exc:
+                print_interrupted(exc, "make demo", console)
+                raise SystemExit(130) from None
+            seconds = time.perf_counter() - t0
+            breakdown["replay_s"] = seconds
+            if outcome.report is not None:
+                print_report(outcome.report, console)
+                counts.append(outcome.counts)
+                days_run = {
+                    (outcome.plan.first_day + timedelta(days=i)).isoformat() for i in range(outcome.plan.days)
+                }
+                runs = _pipeline_runs(handle.env, settings, days_run)
+                calls = sum(outcome.report.calls.values())
+                steps.append(
+                    Step(
+                        f"replay ({_days(outcome.plan.days)})",
+                        f"{calls:,} Cloud Scheduler firings → functions → events; "
+                        f"{_totals(outcome.report, 'publish_app_events', 'events'):,} app events via Pub/Sub "
+                        "and the streaming job; the daily workflow each day:",
+                        seconds,
+                    )
+                )
+                breakdown["replay_pipelines"] = [
+                    {"date": d, "state": s, "duration": dur, "steps": st} for d, s, dur, st in runs
+                ]
+                for day, state, dur, timing in runs:
+                    steps.append(Step(f"  daily_pipeline {day}", f"{state}: {timing}", _seconds_of(dur)))
+            else:
+                steps.append(Step("replay", f"{replay_days} days had already run: nothing to do", seconds))
+        latest = _latest_ml_job()
+    if latest is not None:
+        when = (latest.get("parameter_values") or {}).get("as_of_date")
+        steps.append(Step(f"ML, latest daily_ml ({when})", _ml_did(latest.get("outputs") or {}), 0.0))
     from dashboards.build import build
 
+    t0 = time.perf_counter()
     pages = build()
-    console.print(f"[bold]Dashboards[/] (open in a browser): {pages[0]}")
-    console.print(
-        'Inspect: [cyan]rillflow sql "SELECT * FROM marts.fct_sales LIMIT 5"[/], '
-        "[cyan]rillflow workflows list[/], [cyan]rillflow dashboards serve[/]; keep the stack up "
-        "with [cyan]rillflow local up[/] first."
+    panels = panel_states(settings)
+    empty = [name for name, p in panels.items() if p["problem"]]
+    steps.append(
+        Step(
+            "dashboards",
+            f"{len(panels) - len(empty)} of {len(panels)} panels drawn"
+            + "".join(
+                f"; {panels[name]['page']} page, {name}: {str(panels[name]['problem']).split(':')[0]}"
+                for name in empty
+            ),
+            time.perf_counter() - t0,
+        )
     )
+    breakdown["dashboards_s"] = steps[-1].seconds
+    total = time.perf_counter() - started
+
+    table = Table(title=f"What ran ({total / 60:.1f} min in all)")
+    table.add_column("step")
+    table.add_column("what it did")
+    table.add_column("seconds", justify="right")
+    for step in steps:
+        table.add_row(step.name, step.did, f"{step.seconds:,.1f}" if step.seconds else "")
+    console.print(table)
+    merged = merge_counts(*counts)
+    reconciled = print_reconciliation(merged, console) if merged else True
+    if not merged:
+        console.print("Every day had already run: nothing new to reconcile (`make clean` starts over).")
+    index = pages[0]
+    console.print("[bold]Where to look[/]")
+    console.print(
+        f"  dashboards: {index.parent / 'predictions.html'} and history.html (open in a browser), or [cyan]rillflow dashboards serve[/]"
+    )
+    console.print('  the warehouse: [cyan]rillflow sql "SELECT * FROM bi.bi_churn_top_at_risk LIMIT 10"[/]')
+    console.print(
+        "  models: [cyan]rillflow ml registry list[/]; the daily workflow runs: [cyan]rillflow workflows list[/] (with [cyan]rillflow local up[/] running)"
+    )
+    console.print(f"  logs and state: {settings.home} (this summary: {settings.home / DEMO_FILE})")
+    record = {
+        "seconds": round(total, 1),
+        "breakdown": {k: (round(v, 1) if isinstance(v, float) else v) for k, v in breakdown.items()},
+        "first_day": first_day.isoformat(),
+        "days": days,
+        "backfill_days": backfill_days,
+        "replay_days": replay_days,
+        "app_events_per_day": app_events_per_day,
+        "reconciled": reconciled,
+        "panels": panels,
+        "empty_panels": empty,
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    write_demo_record(settings.home, record)
     if not reconciled:
         raise SystemExit(1)
+
+
+def _seconds_of(text: str) -> float:
+    """``12.3s`` / ``2.1min`` (``rillflow.commands.workflows.duration``) as seconds."""
+    try:
+        if text.endswith("min"):
+            return float(text[:-3]) * 60
+        return float(text.rstrip("s"))
+    except ValueError:
+        return 0.0
+
+
+def write_demo_record(home: Path, record: dict[str, Any]) -> Path:
+    path = home / DEMO_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=2, default=str) + "\n")
+    return path
