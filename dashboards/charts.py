@@ -21,7 +21,7 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from dashboards.kpis import HIGH_RISK_SCORE, forecast_totals
+from dashboards.kpis import HIGH_RISK_SCORE, forecast_totals, money
 
 PALETTE = ["#2563eb", "#f59e0b", "#10b981", "#ef4444", "#8b5cf6", "#06b6d4", "#84cc16", "#ec4899"]
 #: matplotlib settings for every chart (typed loosely: matplotlib's stubs list every rc key as a Literal)
@@ -71,6 +71,19 @@ def _svg(fig: Figure, prefix: str) -> str:
     return re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r"<svg\1", text, count=1)
 
 
+def _legend(fig: Figure, ax: Axes, title: str | None = None) -> None:
+    """The legend under the plot, never over it (stacked bars reach the top left corner, and a
+    legend inside the axes covered them; one beside the plot squeezed it and met the titles).
+    Constrained layout makes room for it."""
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, title=title, loc="outside lower center", ncols=min(len(labels), 5),
+               fontsize=8, title_fontsize=8, frameon=False)  # fmt: skip
+
+
+def _usd_axis(axis: Any) -> None:
+    axis.set_major_formatter(lambda v, _pos: money(v, cents=False))
+
+
 def _time_axis(ax: Axes) -> None:
     locator = AutoDateLocator(minticks=3, maxticks=8)
     ax.xaxis.set_major_locator(locator)
@@ -83,7 +96,7 @@ def _hourly_events_svg(fig: Any, ax: Any, name: str) -> str:
     ax.set_ylabel("Events per hour")
     ax.set_ylim(bottom=0)
     _time_axis(ax)
-    ax.legend(fontsize=8, loc="upper left")
+    _legend(fig, ax)
     return _svg(fig, name)
 
 
@@ -105,9 +118,9 @@ def daily_revenue_chart(df: pd.DataFrame) -> str:
             bottom = bottom + pivot[channel]
         ax.set_xlabel("Order date (UTC)")
         ax.set_ylabel("Completed revenue (USD)")
-        ax.yaxis.set_major_formatter(lambda v, _pos: f"${v:,.0f}")
+        _usd_axis(ax.yaxis)
         _time_axis(ax)
-        ax.legend(title="Channel", fontsize=8, loc="upper left")
+        _legend(fig, ax, "Channel")
         return _svg(fig, "rev")
 
 
@@ -131,7 +144,7 @@ def funnel_chart(df: pd.DataFrame) -> str:
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylim(bottom=0)
         _time_axis(ax)
-        ax.legend(fontsize=8, loc="upper left", ncols=3)
+        _legend(fig, ax)
         return _svg(fig, "funnel")
 
 
@@ -160,7 +173,7 @@ def live_activity_chart(df: pd.DataFrame) -> str:
         ax.set_ylabel("Events per hour")
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         _time_axis(ax)
-        ax.legend(title="Event type", fontsize=8, loc="upper left", ncols=2)
+        _legend(fig, ax, "Event type")
         return _svg(fig, "live")
 
 
@@ -168,13 +181,14 @@ def funding_chart(df: pd.DataFrame) -> str:
     df = df.sort_values("total_funding_usd")
     height = max(2.6, 1.2 + 0.3 * len(df))
     with _figure("Startup funding by sector (current versions)", "snapshot", height) as (fig, ax):
-        bars = ax.barh(df["sector"].astype(str), df["total_funding_usd"] / 1e6, color=PALETTE[0])
+        bars = ax.barh(df["sector"].astype(str), df["total_funding_usd"], color=PALETTE[0])
         labels = [
             f"{s:,} startups ({a:,} active)"
             for s, a in zip(df["startups"], df["active_startups"], strict=True)
         ]
         ax.bar_label(bars, labels=labels, padding=3, fontsize=8)
-        ax.set_xlabel("Total funding (USD millions)")
+        ax.set_xlabel("Total funding (USD)")
+        _usd_axis(ax.xaxis)
         ax.set_ylabel("Sector")
         ax.margins(x=0.3)
         return _svg(fig, "funding")
@@ -205,7 +219,7 @@ def forecast_chart(df: pd.DataFrame) -> str:
         hours = _naive(totals.index)
         if totals["lower"].notna().any():
             ax.fill_between(hours, totals["lower"], totals["upper"], alpha=0.2, color=PALETTE[0],
-                            label="Prediction interval (sum of series bounds)", step=None)  # fmt: skip
+                            label="Prediction interval", step=None)  # fmt: skip
         ax.plot(hours, totals["predicted"], linestyle="--", color=PALETTE[0], label="Forecast")
         ax.plot(hours, totals["actual"], marker="o", markersize=3, color=PALETTE[1], label="Actual")
         ax.axvline(

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from dashboards.kpis import Kpi
+from dashboards.kpis import Kpi, money
 
 CSS = """
 :root { color-scheme: light; --ink: #1f2937; --muted: #6b7280; --line: #e5e7eb; --accent: #2563eb; }
@@ -104,7 +104,7 @@ def _cell(value: Any, kind: str) -> str:
         width = int(float(value) * 60)
         return f'<td class="num"><span class="risk" style="width:{width}px"></span>{float(value):.3f}</td>'
     if kind == "usd":
-        return f'<td class="num">${float(value):,.2f}</td>'
+        return f'<td class="num">{money(float(value))}</td>'
     if kind == "date":
         return f"<td>{pd.Timestamp(value).date().isoformat()}</td>"
     return f"<td>{escape(str(value))}</td>"

@@ -15,6 +15,26 @@ import pandas as pd
 HIGH_RISK_SCORE = 0.7
 
 
+#: (threshold, divisor, suffix) for money shown compactly, largest first
+_MONEY_SCALES = ((1e12, 1e12, "T"), (1e9, 1e9, "B"), (1e6, 1e6, "M"), (1e4, 1e3, "K"))
+
+
+def money(value: float, cents: bool = True) -> str:
+    """US dollars as a person reads them: ``$74.9B``, ``$12.3M``, ``$45.2K`` from ten thousand up,
+    below that exact (``$1,234.56``). ``cents=False`` is for axis ticks: whole dollars, ``$20K``."""
+    sign = "-" if value < 0 else ""
+    v = abs(float(value))
+    for i, (threshold, divisor, suffix) in enumerate(_MONEY_SCALES):
+        if v >= threshold:
+            scaled = v / divisor
+            if scaled >= 999.95 and i > 0:  # 999.96M would read "1,000.0M": it is $1.0B
+                bigger = _MONEY_SCALES[i - 1]
+                scaled, suffix = v / bigger[1], bigger[2]
+            text = f"{scaled:,.1f}"
+            return f"{sign}${text if cents else text.removesuffix('.0')}{suffix}"
+    return f"{sign}${v:,.2f}" if cents else f"{sign}${v:,.0f}"
+
+
 @dataclass(frozen=True)
 class Kpi:
     label: str
@@ -29,7 +49,7 @@ class Kpi:
         if v is None or (isinstance(v, float) and pd.isna(v)):
             return "–"
         if self.unit == "usd":
-            return f"${float(v):,.2f}"
+            return money(float(v))
         if self.unit == "pct":
             return f"{float(v) * 100:.1f}%"
         if self.unit == "int":

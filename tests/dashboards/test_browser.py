@@ -106,6 +106,14 @@ def test_pages_render_every_chart(
             svg_box = _box(svg)
             assert svg_box["width"] > 300 and svg_box["height"] > 100, (name, svg_box)
             assert svg.locator("path").count() > 10, name
+            legend = svg.locator('g[id$="-legend_1"]')
+            if legend.count():  # beside the plot, never over its bars or lines
+                plot = _box(svg.locator('g[id$="-axes_1"] > g').first)  # the axes' background patch
+                key = _box(legend)
+                apart = (
+                    key["x"] >= plot["x"] + plot["width"] - 1 or key["y"] >= plot["y"] + plot["height"] - 1
+                )
+                assert apart, (name, key, plot)
         assert page.locator(".kpi").count() >= 5
         shot = tmp_path / f"{filename.removesuffix('.html')}.png"
         page.screenshot(path=str(shot), full_page=True)

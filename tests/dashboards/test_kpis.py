@@ -16,6 +16,7 @@ from dashboards.kpis import (
     forecast_totals,
     funding_kpis,
     funnel_kpis,
+    money,
     revenue_kpis,
 )
 
@@ -92,7 +93,7 @@ def test_funding_totals() -> None:
     df = pd.DataFrame({"sector": ["ai", "saas"], "startups": [2, 3], "total_funding_usd": [1.5e6, 2.0e6]})
     kpis = _by_label(funding_kpis(df))
     assert (kpis["Startups tracked"].value, kpis["Startups tracked"].note) == (5, "2 sectors")
-    assert kpis["Startup funding"].display() == "$3,500,000.00"
+    assert kpis["Startup funding"].display() == "$3.5M"
 
 
 def test_churn_share_at_high_risk_counts_the_0_7_bucket_and_above() -> None:
@@ -175,3 +176,21 @@ def test_forecast_totals_only_show_complete_actual_hours() -> None:
 )
 def test_kpi_display(kpi: Kpi, shown: str) -> None:
     assert kpi.display() == shown
+
+
+@pytest.mark.parametrize(
+    ("value", "cents", "shown"),
+    [
+        (0, True, "$0.00"),
+        (1234.56, True, "$1,234.56"),
+        (9999.99, True, "$9,999.99"),
+        (45_231, True, "$45.2K"),
+        (74_948_703_000, True, "$74.9B"),
+        (999_960, True, "$1.0M"),  # not "$1,000.0K"
+        (-2_500_000, True, "-$2.5M"),
+        (20_000, False, "$20K"),
+        (1_234.5, False, "$1,234"),
+    ],
+)
+def test_money_reads_as_a_person_would_say_it(value: float, cents: bool, shown: str) -> None:
+    assert money(value, cents) == shown
