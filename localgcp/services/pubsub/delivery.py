@@ -213,15 +213,27 @@ class MessageLog:
 
     # -- seek and retention ---------------------------------------------------------------------
     def seek_to_time(self, sub_name: str, when: float) -> None:
-        """Messages published at/after ``when`` (and still retained) become unacked; earlier ones acked."""
+        """Messages published at/after ``when`` become unacked (and unleased); earlier ones acked.
+
+        Acknowledged messages come back only when the subscription retains them
+        (``retain_acked_messages``); otherwise only the unacked ones published since ``when`` stay.
+        """
         with self.store.tx() as db:
             sub = self.store.sub(sub_name)
-            db.execute("DELETE FROM deliveries WHERE sub_id=?", (sub.id,))
-            db.execute(
-                "INSERT INTO deliveries(sub_id, msg_id, deadline, attempts, okey)"
-                " SELECT ?, id, 0, 0, okey FROM messages WHERE topic_id=? AND publish_time>=?",
-                (sub.id, sub.topic_id, when),
-            )
+            if sub.pb.retain_acked_messages:
+                db.execute("DELETE FROM deliveries WHERE sub_id=?", (sub.id,))
+                db.execute(
+                    "INSERT INTO deliveries(sub_id, msg_id, deadline, attempts, okey)"
+                    " SELECT ?, id, 0, 0, okey FROM messages WHERE topic_id=? AND publish_time>=?",
+                    (sub.id, sub.topic_id, when),
+                )
+            else:
+                db.execute(
+                    "DELETE FROM deliveries WHERE sub_id=? AND msg_id IN"
+                    " (SELECT id FROM messages WHERE topic_id=? AND publish_time<?)",
+                    (sub.id, sub.topic_id, when),
+                )
+                db.execute("UPDATE deliveries SET deadline=0 WHERE sub_id=?", (sub.id,))
             self.store.notify()
 
     def collect_garbage(self) -> None:

@@ -17,7 +17,7 @@ from google.protobuf import empty_pb2
 from google.pubsub_v1 import types as t
 
 from localgcp.services.pubsub.delivery import MessageLog
-from localgcp.services.pubsub.errors import PubSubError, failed_precondition, invalid_argument, unimplemented
+from localgcp.services.pubsub.errors import PubSubError, invalid_argument, unimplemented
 from localgcp.services.pubsub.schemas import MessageInvalid, check_message, compile_schema
 from localgcp.services.pubsub.store import Store, check_name, check_project, page
 
@@ -137,7 +137,10 @@ class Publisher:
         if settings.schema:
             compiled = self.store.compiled.get(settings.schema)
             if compiled is None:
-                raise failed_precondition(f"The topic's schema {settings.schema!r} no longer exists.")
+                # NOT_FOUND, as Google's emulator answers
+                raise PubSubError(
+                    grpc.StatusCode.NOT_FOUND, f"The topic's schema {settings.schema!r} no longer exists."
+                )
             for i, msg in enumerate(request.messages):
                 try:
                     check_message(compiled, msg.data, settings.encoding)

@@ -65,6 +65,11 @@ def normalize_subscription(store: Store, sub: Any) -> None:
             policy.max_delivery_attempts = 5
         if not 5 <= policy.max_delivery_attempts <= 100:
             raise invalid_argument("dead_letter_policy.max_delivery_attempts must be in [5, 100].")
+    if sub.HasField("retry_policy"):  # the real service fills in the backoffs left unset: 10 s and 600 s
+        if not sub.retry_policy.HasField("minimum_backoff"):
+            sub.retry_policy.minimum_backoff.seconds = 10
+        if not sub.retry_policy.HasField("maximum_backoff"):
+            sub.retry_policy.maximum_backoff.seconds = 600
     check_push_endpoint(sub.push_config)
     sub.state = 1  # ACTIVE
 
@@ -144,6 +149,8 @@ class Subscriber:
     def seek(self, request: Any, context: grpc.ServicerContext) -> Any:
         if request.snapshot:
             raise unimplemented("Seek to a snapshot", "snapshots are not supported; seek to a time instead")
+        if not request.HasField("time"):
+            raise invalid_argument("A Seek request must name its target: a time or a snapshot.")
         self.store.sub(request.subscription)
         self.log.seek_to_time(request.subscription, seconds(request.time))
         return t.SeekResponse.pb()()
