@@ -101,7 +101,7 @@ format: $(STAMP) ## Apply ruff's formatting and autofixes
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: $(STAMP) ## Run the benchmarks (BENCH=<prefix> selects ids) and print the table
+bench: $(STAMP) ## Run the benchmarks (BENCH=<prefix>[,<prefix>…] selects ids) and print the table
 	$(PY) -m bench $(if $(BENCH),--only $(BENCH),)
 
 PROJECT ?=

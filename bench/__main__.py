@@ -34,10 +34,13 @@ def _fmt(x: float | None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--only", default="", help="run only ids starting with this prefix")
+    parser.add_argument(
+        "--only", default="", help="run only ids starting with this prefix (several: comma-separated)"
+    )
     args = parser.parse_args(argv)
     _discover()
-    selected = sorted(b for b in BENCHMARKS if b.startswith(args.only))
+    prefixes = tuple(p.strip() for p in args.only.split(",")) or ("",)
+    selected = sorted(b for b in BENCHMARKS if b.startswith(prefixes))
     if not selected:
         print(f"no benchmark id starts with {args.only!r}; known: {', '.join(sorted(BENCHMARKS))}")
         return 2

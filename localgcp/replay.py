@@ -14,22 +14,33 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from time import perf_counter as time_now
 from typing import Any
 
 from localgcp.scheduler import Firing, SchedulerClient, firings
 from localgcp.triggers import Declaration
 
 MINUTELY = "* * * * *"
+#: the phases of a replayed day whose wall time the report keeps (they do not overlap)
+MINUTE_JOBS = "minute jobs (scheduler → publish_app_events → Pub/Sub)"
+STREAM_DRAIN = "stream drain (Beam over the day's messages)"
+NIGHTLY = "nightly jobs and what they cause (events, functions, daily workflow)"
+PHASES = (MINUTE_JOBS, STREAM_DRAIN, NIGHTLY)
 #: numeric fields of function replies that identify rather than count (never summed)
 IDENTIFIER_FIELDS = frozenset({"generation", "shard", "shards"})
 
 
 @dataclass
 class ReplayReport:
-    """What the functions said they produced, summed per function."""
+    """What the functions said they produced, summed per function, and where the wall time went."""
 
     calls: dict[str, int] = field(default_factory=dict)
     totals: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: phase (:data:`PHASES`) -> wall seconds, summed over the days
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def time(self, phase: str, seconds: float) -> None:
+        self.seconds[phase] = self.seconds.get(phase, 0.0) + seconds
 
     def add(self, function: str, payload: Any) -> None:
         self.calls[function] = self.calls.get(function, 0) + 1
@@ -85,23 +96,29 @@ class Replay:
                 if firing.schedule.cron == MINUTELY:
                     minute_day = (firing.at - timedelta(minutes=1)).date()  # the minute it publishes
                     self._drain_before(minute_day, pending, report)
+                    t0 = time_now()
                     body = {"events_per_day": self.app_events_per_day}
                     pending.append((firing, pool.submit(self.scheduler.fire, firing, body)))
                     self._undrained_day = self._undrained_day or minute_day
                     if len(pending) >= 4 * self.minute_workers:
                         self._collect(pending, report)
+                    report.time(MINUTE_JOBS, time_now() - t0)
                 else:
                     self._collect(pending, report)
                     self._drain_before(firing.at.date(), pending, report)
+                    t0 = time_now()
                     self.set_clock(firing.at)
                     report.add(firing.schedule.function, _json(self.scheduler.fire(firing)))
                     if not self.wait_idle(1800):
                         raise TimeoutError(f"events of {firing.schedule.name} at {firing.at} did not settle")
                     if done - 1 in day_ends:
                         self._day_settled(firing.at.date() - timedelta(days=1))
+                    report.time(NIGHTLY, time_now() - t0)
                 self.on_progress(f"{firing.at:%Y-%m-%d %H:%M} {firing.schedule.name}", done, total)
+            t0 = time_now()
             self._collect(pending, report)
-            self._drain()
+            report.time(MINUTE_JOBS, time_now() - t0)
+            self._drain(report)
         if not self.wait_idle(1800):
             raise TimeoutError("the replay's events did not settle")
         return report
@@ -124,13 +141,17 @@ class Replay:
     ) -> None:
         """Drain what was published for days before ``day`` (at most one day: it drains daily)."""
         if self._undrained_day is not None and self._undrained_day < day:
+            t0 = time_now()
             self._collect(pending, report)
-            self._drain()
+            report.time(MINUTE_JOBS, time_now() - t0)
+            self._drain(report)
 
-    def _drain(self) -> None:
+    def _drain(self, report: ReplayReport) -> None:
         """Hand what the minute jobs published to the streaming job, if anything is waiting."""
         if self._undrained and self.drain_stream is not None:
+            t0 = time_now()
             self.drain_stream()
+            report.time(STREAM_DRAIN, time_now() - t0)
         self._undrained = 0
         self._undrained_day = None
 

@@ -35,6 +35,11 @@ from rillflow.settings import LOOPBACK, Settings
 
 STATE_FILE = "stack.json"
 STREAMING_JOB = "app-events-streaming"
+#: seconds of event time per lake file a local drain writes (``--lake_window_s``; see drain_stream)
+DRAIN_LAKE_WINDOW_S = 3600
+#: a drain stops once no message came for this long: the replay drains after every publish of the
+#: day was acknowledged, so the messages are all waiting and a longer wait is only waiting
+DRAIN_IDLE_S = 0.5
 WORKFLOWS_DIR = Path(__file__).resolve().parent.parent / "workflows"
 
 
@@ -224,7 +229,7 @@ class LocalStack:
         self.router.resume(names)
         return self.router.paused_triggers
 
-    def drain_stream(self, idle_timeout_s: float = 2.0) -> dict[str, Any]:
+    def drain_stream(self, idle_timeout_s: float = DRAIN_IDLE_S) -> dict[str, Any]:
         """Run the Beam job once over everything waiting on the subscription (bounded mode).
 
         Locally the streaming job runs as one bounded drain per simulated day: the DirectRunner's
@@ -244,8 +249,12 @@ class LocalStack:
             "streaming.pipeline",
             *(f"--{key}={value}" for key, value in sorted(job.parameters.items())),
             f"--project={self.settings.project}",
-            # one process here: shards only multiply the per-minute lake files (Dataflow keeps 4)
+            # one process here: shards only multiply the lake files (Dataflow keeps 4)
             "--dedupe_shards=1",
+            # a drain sees the whole day at once, so it writes hour files as a backfill does:
+            # minute files exist for the freshness of a job that runs all the time (Dataflow), and
+            # here they were 1,440 uploads a day for the compaction to read back and delete
+            f"--lake_window_s={DRAIN_LAKE_WINDOW_S}",
             f"--idle_timeout_s={idle_timeout_s}",
         ]
         log_path = self.settings.home / "logs" / "streaming.log"

@@ -214,6 +214,9 @@ def print_report(report: ReplayReport, console: Console) -> None:
         totals = ", ".join(f"{k}={v:,.0f}" for k, v in sorted(report.totals.get(function, {}).items()))
         table.add_row(function, str(calls), totals)
     console.print(table)
+    if report.seconds:
+        spent = "; ".join(f"{phase} {seconds:,.1f} s" for phase, seconds in report.seconds.items())
+        console.print(f"Where the time went: {spent}")
 
 
 def print_reconciliation(counts: list[FlowCount], console: Console) -> bool:
