@@ -34,6 +34,8 @@ from localgcp.triggers import Declaration, load_declaration
 from rillflow.settings import LOOPBACK, Settings
 
 STATE_FILE = "stack.json"
+#: the local startups API's key, under RILLFLOW_HOME (mode 0600; never in stack.json or /status)
+API_KEY_FILE = "startups_api_key"
 STREAMING_JOB = "app-events-streaming"
 #: seconds of event time per lake file a local drain writes (``--lake_window_s``; see drain_stream)
 DRAIN_LAKE_WINDOW_S = 3600
@@ -192,7 +194,7 @@ class LocalStack:
         from rillflow.generators.startups import StartupUniverse
         from rillflow.startups_api.server import serve
 
-        key_file = self.settings.home / "startups_api_key"
+        key_file = self.settings.home / API_KEY_FILE
         if not key_file.exists():
             key_file.write_text(secrets.token_urlsafe(24))
             key_file.chmod(0o600)
@@ -296,7 +298,9 @@ class LocalStack:
             "pending_events": self.router.pending if self.router else 0,
             "paused_triggers": self.router.paused_triggers if self.router else [],
             "control": self.control_url,
-            "env": self.env(),
+            # served on /status and written to stack.json: everything but the API key (a secret;
+            # the function processes get it from env(), nothing reading the state needs it)
+            "env": {k: v for k, v in self.env().items() if k != self.settings.startups_api_key_env},
         }
 
     def stop(self) -> None:
@@ -374,6 +378,16 @@ class LocalStack:
         state = self.settings.home / STATE_FILE
         state.write_text(json.dumps({"pid": os.getpid(), **self.status()}, indent=2, default=str))
         return str(self.control_url)
+
+
+def client_env(settings: Settings, state: dict[str, Any]) -> dict[str, str]:
+    """The environment a client of a running stack needs: ``stack.json``'s, plus the startups API
+    key read from its file (the same user runs both; the key is kept out of the state file)."""
+    env = dict(state.get("env") or {})
+    key_file = settings.home / API_KEY_FILE
+    if key_file.exists():
+        env[settings.startups_api_key_env] = key_file.read_text().strip()
+    return env
 
 
 def read_state(home: Path) -> dict[str, Any] | None:

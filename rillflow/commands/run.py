@@ -19,7 +19,7 @@ from localgcp.day_runs import DayPlan, day_runs_for, plan_days
 from localgcp.reconcile import FlowCount, reconcile
 from localgcp.replay import Replay, ReplayReport
 from localgcp.scheduler import SchedulerClient
-from localgcp.stack import LocalStack, read_state
+from localgcp.stack import LocalStack, client_env, read_state
 from localgcp.triggers import load_declaration
 from rillflow.commands.options import DAY, app_events_per_day_option
 from rillflow.settings import Settings, get_settings
@@ -77,7 +77,7 @@ def attach_or_start(settings: Settings) -> Iterator[StackHandle]:
             remote_idle,
             remote_clock,
             remote_drain,
-            state["env"],
+            client_env(settings, state),
             remote_triggers("pause"),
             remote_triggers("resume"),
         )
