@@ -24,14 +24,14 @@ from rillflow.commands.history import (
 )
 
 SCHEMA = "bi"
-REPLAY = "replay some days with `rillflow run` (or `make demo`)"
+REPLAY = "fill some days with `rillflow backfill` or `rillflow run` (or `make demo`)"
 RUN_BI = "build the views with `rillflow dataform run --tags daily,ml,bi`"
 
 
 def _first_model(milestone: Milestone, what: str) -> str:
     return (
         f"No {what} yet: {milestone.label} first trains after ~{milestone.days} days of history "
-        f"— run `rillflow run --days {with_margin(milestone.days)}`."
+        f"— run `rillflow backfill --days {with_margin(milestone.days)}` (minutes) or `make demo`."
     )
 
 

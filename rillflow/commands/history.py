@@ -108,12 +108,13 @@ def with_margin(days: int) -> int:
 
 
 def how_to_get_there(settings: Settings, days_needed: int) -> str:
-    """The command that replays enough history for ``days_needed`` days, from what exists."""
+    """The command that fills enough history for ``days_needed`` days, from what exists: a backfill
+    (minutes for a quarter; ``rillflow run`` would replay every simulated minute of it)."""
     history = replayed(settings)
     if history is None:
         return (
             "nothing has been replayed yet: "
-            f"`rillflow run --from {DEFAULT_FIRST_DAY} --days {with_margin(days_needed)}`"
+            f"`rillflow backfill --from {DEFAULT_FIRST_DAY} --days {with_margin(days_needed)}` (minutes)"
         )
     if history.days >= days_needed:
         return (
@@ -123,7 +124,7 @@ def how_to_get_there(settings: Settings, days_needed: int) -> str:
     more = with_margin(days_needed) - history.days
     return (
         f"{history.days} day(s) replayed so far ({history.first}..{history.last}): continue with "
-        f"`rillflow run --from {history.last + timedelta(days=1)} --days {more}`"
+        f"`rillflow backfill --from {history.last + timedelta(days=1)} --days {more}`"
     )
 
 
@@ -134,10 +135,8 @@ def first_model_hint(settings: Settings, model_name: str | None = None) -> str:
     wanted = [m for m in milestones(first_day) if model_name in (None, m.model_name)]
     if not wanted:
         return f"no pipeline trains a model named {model_name!r}"
-    when = "; ".join(
-        f"{m.label} first trains after ~{m.days} days of replayed history ({m.why})" for m in wanted
-    )
+    when = "; ".join(f"{m.label} first trains after ~{m.days} days of history ({m.why})" for m in wanted)
     if not resources(settings).replays_days:  # in the cloud the days pass for real
         return f"{when}; the daily pipeline trains it once that history exists"
     needed = max(m.days for m in wanted)
-    return f"{when}; {how_to_get_there(settings, needed)} (a faster backfill is planned)"
+    return f"{when}; {how_to_get_there(settings, needed)}"

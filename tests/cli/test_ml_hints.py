@@ -63,9 +63,9 @@ def test_serve_without_any_model_says_when_one_will_exist() -> None:
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert result.stderr.strip() == (
         "Error: model 'churn_classifier' has no version with alias 'champion', nor any other yet: "
-        "the churn model first trains after ~69 days of replayed history (weekly snapshots labelled "
+        "the churn model first trains after ~69 days of history (weekly snapshots labelled "
         "over the 30-day churn horizon); nothing has been replayed yet: "
-        "`rillflow run --from 2026-01-01 --days 70` (a faster backfill is planned)"
+        "`rillflow backfill --from 2026-01-01 --days 70` (minutes)"
     )
 
 
@@ -73,10 +73,10 @@ def test_serve_after_a_week_says_how_to_continue() -> None:
     record_replayed_days(date(2026, 1, 1), 7)
     result = CliRunner().invoke(main, ["ml", "serve", "--model", "app_activity_forecaster"])
     assert result.exit_code == 1 and "Traceback" not in result.output
-    assert "the app-activity forecaster first trains after ~37 days of replayed history" in result.stderr
+    assert "the app-activity forecaster first trains after ~37 days of history" in result.stderr
     assert (
         "7 day(s) replayed so far (2026-01-01..2026-01-07): continue with "
-        "`rillflow run --from 2026-01-08 --days 33`" in result.stderr
+        "`rillflow backfill --from 2026-01-08 --days 33`" in result.stderr
     )
 
 
@@ -97,7 +97,7 @@ def test_empty_registry_list_explains_instead_of_an_empty_table() -> None:
         "no model versions yet: the app-activity forecaster first trains after ~37"
     )
     assert "the churn model first trains after ~69 days" in result.output
-    assert "`rillflow run --from 2026-01-01 --days 70`" in result.output
+    assert "`rillflow backfill --from 2026-01-01 --days 70`" in result.output
     assert json.loads(CliRunner().invoke(main, ["ml", "registry", "list", "--json"]).output) == []
 
 

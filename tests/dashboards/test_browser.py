@@ -130,7 +130,7 @@ def test_empty_states_are_visible(warehouses: dict[str, Path], page: Any, tmp_pa
         assert message.is_visible(), name
         assert _box(message)["height"] > 50
         text = message.inner_text()
-        assert "first trains after ~" in text and "rillflow run --days" in text and "bi." not in text
+        assert "first trains after ~" in text and "rillflow backfill --days" in text and "bi." not in text
     assert page.outside == []
 
 

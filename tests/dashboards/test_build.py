@@ -96,7 +96,8 @@ def test_before_the_models_ran_predictions_show_empty_states(
         assert message is not None and "bi." not in message.group(1), name
     assert (
         "No churn scores yet: the churn model first trains after ~69 days of history "
-        "— run <code>rillflow run --days 70</code>." in predictions["bi_churn_score_distribution"]
+        "— run <code>rillflow backfill --days 70</code> (minutes) or <code>make demo</code>."
+        in predictions["bi_churn_score_distribution"]
     )
     assert "No forecasts yet: the app-activity forecaster" in predictions["bi_app_forecast_vs_actual"]
     assert _kpis((tmp_path / "predictions.html").read_text())["Customers scored"] == "–"

@@ -78,7 +78,7 @@ def test_empty_hints_speak_to_a_user() -> None:
     churn = VIEWS["bi_churn_score_distribution"].empty_hint
     assert churn == (
         "No churn scores yet: the churn model first trains after ~69 days of history "
-        "— run `rillflow run --days 70`."
+        "— run `rillflow backfill --days 70` (minutes) or `make demo`."
     )
     assert "forecaster first trains after ~37 days" in VIEWS["bi_app_forecast_vs_actual"].empty_hint
 
