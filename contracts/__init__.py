@@ -110,8 +110,8 @@ def _avro_error(name: str, record: Any) -> ContractViolation | None:
         messages = raw if isinstance(raw, list) else json.loads(raw) if str(raw).startswith("[") else [raw]
         text = str(messages[0]) if messages else "invalid record"
         match = _AVRO_FIELD.search(text) or _AVRO_PATH.match(text)
-        field = match.group(1).split(".")[-1] if match else "<record>"
-        return ContractViolation(name, field, text)
+        field = match.group(1).split(".")[-1] if match else ""
+        return ContractViolation(name, field or "<record>", text)  # "Field()": the record itself
     if name == "app_event":
         return _app_event_semantics(record)
     return None

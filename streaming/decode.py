@@ -234,6 +234,8 @@ def count_events(payload: bytes) -> int:
         pos = 0
         for _ in range(2):  # batch_id, producer
             n, pos = _read_long(payload, pos)
+            if n < 0:  # a negative length is not Avro (and would move the cursor backwards)
+                return 0
             pos += n
         _, pos = _read_long(payload, pos)  # created_ts
         total = 0
@@ -244,6 +246,8 @@ def count_events(payload: bytes) -> int:
             if n < 0:  # block with a byte size: skip it
                 n = -n
                 size, pos = _read_long(payload, pos)
+                if size < 0:  # would point backwards: read naively, this loops forever
+                    return 0
                 pos += size
                 total += n
                 continue

@@ -49,9 +49,11 @@ def _jsonl_report(contract: str, data: bytes) -> FileReport:
     for n, line in enumerate(lines, start=1):
         try:
             record = json.loads(line)
-        except json.JSONDecodeError as exc:
+        except (ValueError, RecursionError) as exc:
+            # JSONDecodeError, but also an integer beyond Python's digit limit or nesting too deep
+            why = exc.msg if isinstance(exc, json.JSONDecodeError) else f"{type(exc).__name__}: {exc}"
             return _bad(
-                f"record {n} is not JSON: {exc.msg}", len(lines), record=n, field="<json>", value=line[:200]
+                f"record {n} is not JSON: {why}", len(lines), record=n, field="<json>", value=line[:200]
             )
         try:
             contracts.validate(contract, record)

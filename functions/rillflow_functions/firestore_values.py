@@ -33,7 +33,15 @@ def decode_value(value: Value) -> Any:
 
 
 def decode_fields(document: Document) -> dict[str, Any]:
-    return {k: decode_value(v) for k, v in document.fields.items()}
+    """The document's fields as plain Python; ValueError naming the field for an undecodable value
+    (e.g. a timestamp outside 0001..9999, which the binary protobuf form can carry)."""
+    out: dict[str, Any] = {}
+    for k, v in document.fields.items():
+        try:
+            out[k] = decode_value(v)
+        except (ValueError, OverflowError) as exc:
+            raise ValueError(f"field {k!r}: {exc}") from exc
+    return out
 
 
 def encode_value(obj: Any) -> Value:

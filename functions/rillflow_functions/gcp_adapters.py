@@ -204,10 +204,12 @@ class RequestsStartupsApi:
 
         try:
             resp = self.session.get(self.url, params=dict(params), timeout=self.timeout_s)
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            # A dropped connection is as transient as a 503: let the retry policy see it as one.
-            return HttpReply(503, {}, str(exc).encode())
-        return HttpReply(resp.status_code, dict(resp.headers), resp.content)
+            body = resp.content  # reading the body can fail too (truncated chunks, bad gzip)
+        except requests.RequestException as exc:
+            # A dropped connection or a broken body is as transient as a 503: let the retry policy
+            # see it as one (and give up with StartupsApiError when it persists).
+            return HttpReply(503, {}, f"{type(exc).__name__}: {exc}".encode())
+        return HttpReply(resp.status_code, dict(resp.headers), body)
 
 
 def make_document_store() -> FirestoreDocuments:
@@ -241,4 +243,6 @@ def make_workflow_launcher() -> WorkflowsLauncher:
 def make_startups_api() -> RequestsStartupsApi:
     settings = get_settings()
     url = settings.startups_api_url or settings.emulator_env()["RILLFLOW_STARTUPS_API_URL"]
+    # read here, not in Settings: the key is a secret the Cloud runtime injects (Secret Manager →
+    # env var); Settings holds only the variable's name, so the secret never sits in its repr
     return RequestsStartupsApi(url, os.environ.get(settings.startups_api_key_env, ""))

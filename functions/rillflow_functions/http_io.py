@@ -11,7 +11,10 @@ from werkzeug.exceptions import BadRequest
 def json_body(request: Any) -> dict[str, Any]:
     if not request.get_data():
         return {}
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # silent=True swallows ValueError only; nesting too deep escapes it
+        raise BadRequest("the body is nested too deeply to be read as JSON") from None
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")
     return body

@@ -84,7 +84,13 @@ def fetch_page(
     for attempt in range(1, policy.max_attempts + 1):
         reply = api.get_page(params)
         if reply.status == 200:
-            payload: dict[str, Any] = json.loads(reply.body)
+            try:
+                payload: dict[str, Any] = json.loads(reply.body)
+            except (ValueError, RecursionError) as exc:  # not JSON, not UTF-8, too deep, digits too long
+                raise StartupsApiError(
+                    f"startups API answered 200 with a body that is not JSON ({type(exc).__name__}: {exc}): "
+                    f"{reply.body[:200]!r}"
+                ) from None
             return payload
         if not is_retryable(reply.status):
             raise StartupsApiError(f"startups API answered {reply.status}: {reply.body[:200]!r}")
@@ -100,10 +106,14 @@ def fetch_page(
 
 def parse_startups_page(payload: Mapping[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
     """The one place that knows the response shape: ``{"data": [...], "next_page_token": ..., "as_of": ...}``."""
+    if not isinstance(payload, Mapping):
+        raise StartupsApiError(f"response is not a JSON object but {type(payload).__name__}")
     records = payload.get("data")
     if not isinstance(records, list):
         raise StartupsApiError(f"response has no 'data' list: keys {sorted(payload)}")
     token = payload.get("next_page_token") or None
+    if token is not None and not isinstance(token, str):
+        raise StartupsApiError(f"'next_page_token' must be a string, got {type(token).__name__}: {token!r}")
     return records, token
 
 
@@ -141,6 +151,8 @@ def next_watermark(current: str | None, records: list[dict[str, Any]]) -> str | 
     """The largest ``updated_at`` among the current watermark and the records (as it was written)."""
     best = current
     for record in records:
+        if not isinstance(record, dict):
+            continue  # not a record at all: quarantined downstream, never a watermark
         value = record.get("updated_at")
         if isinstance(value, str):
             try:

@@ -72,7 +72,10 @@ def _syntax_error(source: str, why: str) -> WorkflowError:
     return make("ParseError", f"invalid expression {source!r}: {why}")
 
 
-def _unescape(body: str) -> str:
+_HEX4 = re.compile(r"[0-9A-Fa-f]{4}")
+
+
+def _unescape(body: str, source: str) -> str:
     out: list[str] = []
     i = 0
     while i < len(body):
@@ -80,7 +83,16 @@ def _unescape(body: str) -> str:
         if ch == "\\" and i + 1 < len(body):
             nxt = body[i + 1]
             if nxt == "u" and i + 6 <= len(body):
-                out.append(chr(int(body[i + 2 : i + 6], 16)))
+                if not _HEX4.fullmatch(body[i + 2 : i + 6]):
+                    raise _syntax_error(source, f"bad \\u escape: {body[i : i + 6]!r}")
+                code = int(body[i + 2 : i + 6], 16)
+                low = body[i + 8 : i + 12] if body[i + 6 : i + 8] == "\\u" else ""
+                if 0xD800 <= code < 0xDC00 and _HEX4.fullmatch(low) and 0xDC00 <= int(low, 16) < 0xE000:
+                    # a UTF-16 surrogate pair, as JSON writes characters beyond the BMP
+                    out.append(chr(0x10000 + ((code - 0xD800) << 10) + (int(low, 16) - 0xDC00)))
+                    i += 12
+                    continue
+                out.append(chr(code))
                 i += 6
                 continue
             out.append(_ESCAPES.get(nxt, nxt))
@@ -103,9 +115,12 @@ def tokenize(source: str) -> list[tuple[str, Any]]:
         pos = m.end()
         if m.group("num") is not None:
             text = m.group("num")
-            tokens.append(("lit", float(text) if any(c in text for c in ".eE") else int(text)))
+            try:
+                tokens.append(("lit", float(text) if any(c in text for c in ".eE") else int(text)))
+            except ValueError:  # beyond Python's limit on digits in an int
+                raise _syntax_error(source, f"number too long at {m.start('num')}") from None
         elif m.group("str") is not None:
-            tokens.append(("lit", _unescape(m.group("str")[1:-1])))
+            tokens.append(("lit", _unescape(m.group("str")[1:-1], source)))
         elif m.group("name") is not None:
             word = m.group("name")
             if word in _KEYWORDS:
@@ -232,7 +247,10 @@ def parse_expression(source: str) -> Node:
     """Parse the text between ``${`` and ``}``."""
     if not source.strip():
         raise _syntax_error(source, "empty expression")
-    return _Parser(source).parse()
+    try:
+        return _Parser(source).parse()
+    except RecursionError:
+        raise _syntax_error(source, "nested too deeply") from None
 
 
 def expression_source(value: Any) -> str | None:

@@ -80,6 +80,13 @@ def arithmetic(op: str, left: Any, right: Any) -> Any:
     both_int = isinstance(left, int) and isinstance(right, int)
     if op in ("/", "//", "%") and right == 0:
         raise errors.make("ZeroDivisionError", "division by zero")
+    try:
+        return _arithmetic(op, left, right, both_int)
+    except (OverflowError, ValueError) as exc:  # an infinite or NaN double, an int too big for a double
+        raise errors.value_error(f"{type_name(left)} {op} {type_name(right)}: {exc}") from None
+
+
+def _arithmetic(op: str, left: Any, right: Any, both_int: bool) -> Any:
     if op == "+":
         result = left + right
     elif op == "-":
@@ -242,7 +249,11 @@ class Evaluator:
         return arithmetic(op, left, right)
 
     def evaluate(self, source: str) -> Any:
-        return self.eval_node(parse_expression(source))
+        node = parse_expression(source)
+        try:
+            return self.eval_node(node)
+        except RecursionError:  # e.g. a long chain of ``+`` parses flat but evaluates deep
+            raise errors.make("RecursionError", f"expression nested too deeply: {source[:80]!r}") from None
 
     def resolve(self, value: Any) -> Any:
         """Evaluate a YAML value: ``${...}`` strings are expressions; maps and lists recursively.

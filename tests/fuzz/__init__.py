@@ -1,0 +1,1 @@
+"""Property-based fuzzing of every parser the platform owns (hypothesis, deterministic, no database)."""
