@@ -69,6 +69,14 @@ demo: $(STAMP) ## Run the platform end to end locally on embedded defaults
 test: $(STAMP) $(BQEMU_STAMP) ## Run the test suite (unit, parity and end-to-end against local services)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The fast tier (tests/README.md): no local service, stack, browser, Google emulator or subprocess-
+# heavy run. tests/conftest.py sets `service` and `browser` from the fixtures a test uses and `fuzz`
+# for tests/fuzz/; pytest exits 5 (a failure) when the selection collects nothing.
+FAST_TESTS := not e2e and not parity and not slow and not service and not browser and not fuzz and not drills
+
+test-fast: $(STAMP) ## Run the unit and logic tests only (no services, browser or emulators; < 2 min)
+	$(PY) -m pytest -m "$(FAST_TESTS)" $(PYTEST_ARGS)
+
 lint: $(STAMP) ## ruff, mypy and the terraform gates (lint-terraform)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -125,7 +133,10 @@ lock: ## Re-resolve every dependency to its newest allowed version, reinstall, a
 	$(VENV)/bin/rillflow ml compile
 	@$(MAKE) --no-print-directory setup test
 
-clean: ## Remove local state (.rillflow) and benchmark results
-	rm -rf .rillflow .bench
+drills: $(STAMP) ## Run the load drills at full volume, print their table and write .drills/results.json
+	$(PY) -m tests.drills.report
 
-.PHONY: help setup browser demo test lint format bench lock clean
+clean: ## Remove local state (.rillflow), benchmark and drill results
+	rm -rf .rillflow .bench .drills
+
+.PHONY: help setup browser demo test test-fast lint format bench drills lock clean

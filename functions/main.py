@@ -51,7 +51,8 @@ def _event_time(event: CloudEvent) -> datetime:
 
 @functions_framework.http
 def generate_sales(request: Any) -> Any:
-    """Scheduler, daily 01:00 UTC; body ``{"date": "YYYY-MM-DD"}`` optional (default: yesterday UTC)."""
+    """Scheduler job ``generate-sales-daily`` (its cron: ``functions/triggers.yaml``); body
+    ``{"date": "YYYY-MM-DD"}`` optional (default: yesterday UTC)."""
     day = http_io.day_param(http_io.json_body(request), http_io.yesterday_utc(request))
     return _reply(sales_jobs.generate_sales(clients.documents(), clients.generators(), day))
 
@@ -68,7 +69,8 @@ def on_sale_written(event: CloudEvent) -> None:
 
 @functions_framework.http
 def generate_clickstream(request: Any) -> Any:
-    """Scheduler, daily 01:00 UTC: the previous day's website events as one JSONL object."""
+    """Scheduler job ``generate-clickstream-daily`` (``functions/triggers.yaml``): the previous day's
+    website events as one JSONL object."""
     day = http_io.day_param(http_io.json_body(request), http_io.yesterday_utc(request))
     try:
         result = clickstream_job.generate_clickstream(clients.lake(), clients.generators(), day)
@@ -79,7 +81,8 @@ def generate_clickstream(request: Any) -> Any:
 
 @functions_framework.http
 def ingest_startups(request: Any) -> Any:
-    """Scheduler, Fridays 01:00 UTC (and once at first start): full or delta load of the startups API.
+    """Scheduler job ``ingest-startups-weekly`` (``functions/triggers.yaml``; and once at first
+    start): full or delta load of the startups API.
 
     Body ``{"date": "YYYY-MM-DD"}`` optional: the load date (default: today UTC)."""
     day = http_io.day_param(http_io.json_body(request), http_io.request_now(request).date())
@@ -133,8 +136,9 @@ def on_bronze_object_finalized(event: CloudEvent) -> None:
 
 @functions_framework.http
 def publish_app_events(request: Any) -> Any:
-    """Scheduler, every minute; body ``{"minute": RFC3339, "shard": i, "shards": n}`` optional
-    (default: the previous whole minute, shard 0 of 1)."""
+    """Scheduler job ``publish-app-events-minutely`` (``functions/triggers.yaml``); body
+    ``{"minute": RFC3339, "shard": i, "shards": n}`` optional (default: the previous whole minute,
+    shard 0 of 1)."""
     body = http_io.json_body(request)
     minute = http_io.instant_param(
         body, "minute", app_events_job.previous_minute(http_io.request_now(request))

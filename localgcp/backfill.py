@@ -315,7 +315,7 @@ class Backfill:
         self._done += 1
         self.on_progress(label, self._done, self._total)
 
-    # --- one day's nightly jobs (what fires at D+1 00:30 and 01:00) -----------------------------
+    # --- one day's nightly jobs (what functions/triggers.yaml's schedules fire on D+1) ---------
     def _day(self, day: date, plan: DayPlan) -> list[dict[str, Any]]:
         """The day's sales, clickstream and (on Fridays) the startups load; the pipelines this
         started (or, for a day that already ran, its pipeline again)."""

@@ -74,7 +74,8 @@ class Replay:
 
     def window(self, first_day: date, days: int) -> tuple[datetime, datetime]:
         start = datetime.combine(first_day, time(0), UTC)
-        """(first day 00:00, last day + 1 at 01:00]: the nightly jobs at D+1 00:30/01:00 produce day D."""
+        """(first day 00:00, last day + 1 at 01:00]: the nightly jobs (``functions/triggers.yaml``'s
+        schedules) that fire on D+1 produce day D."""
         return start, start + timedelta(days=days, hours=1)
 
     def run(self, first_day: date, days: int) -> ReplayReport:

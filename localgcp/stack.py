@@ -186,7 +186,9 @@ class LocalStack:
         port = 0 if self.free_ports else s.ports.workflows
         ctx = ServiceContext(LOOPBACK, port, s.home, s.project, self._sink)
         registry = register_all(ConnectorRegistry(), s, self.dataflow)
-        self.workflows = WorkflowsService(ctx, WORKFLOWS_DIR, registry, env, location=s.region)
+        self.workflows = WorkflowsService(
+            ctx, WORKFLOWS_DIR, registry, env, location=s.region, time_scale=s.workflows_time_scale
+        )
         self.workflows.start()
         self.idle_checks.append(self.workflows.wait_idle)
 

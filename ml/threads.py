@@ -6,8 +6,8 @@ machine badly — HGB fitting was measured 50x slower on 2 busy cores — so the
 
 from __future__ import annotations
 
-import os
+from rillflow.settings import get_settings
 
 
 def ml_threads() -> int:
-    return max(1, int(os.environ.get("RILLFLOW_ML_THREADS", "1")))
+    return max(1, get_settings().ml_threads)

@@ -62,6 +62,17 @@ class Settings:
     #: bucket of ML pipeline templates, runs and model artifacts; empty = the one terraform
     #: declares, ``<project>-ml-artifacts`` (see :attr:`ml_bucket`)
     ml_artifacts_bucket: str = ""
+    #: registry (``<region>-docker.pkg.dev/<project>/<repository>``) of the ML pipeline-step and
+    #: serving images the compiled pipelines name (``ml.pipelines.images``)
+    ml_image_registry: str = "europe-west1-docker.pkg.dev/rillflow/rillflow"
+    #: threads model fitting may use (``ml.threads``): more oversubscribes a small shared machine
+    ml_threads: int = 1
+    #: the local Workflows service's factor on ``sys.sleep``, retry backoffs and connector polls
+    #: (1 = the YAML's own delays; the test stacks use 0.02, ``rillflow demo`` 0.05)
+    workflows_time_scale: float = 1.0
+    #: the project number the local Workflows gives ``GOOGLE_CLOUD_PROJECT_NUMBER``; empty = a
+    #: 12-digit number derived from the project id (``localgcp.workflows.runtime.project_number``)
+    project_number: str = ""
     ports: Ports = field(default_factory=Ports)
 
     @property
@@ -138,6 +149,10 @@ def load_settings() -> Settings:
         app_events_per_day=int(_env("RILLFLOW_APP_EVENTS_PER_DAY", str(base.app_events_per_day))),
         workflows_host=_env("RILLFLOW_WORKFLOWS_HOST", ""),
         ml_artifacts_bucket=_env("RILLFLOW_ML_ARTIFACTS_BUCKET", ""),
+        ml_image_registry=_env("RILLFLOW_ML_IMAGE_REGISTRY", base.ml_image_registry),
+        ml_threads=int(_env("RILLFLOW_ML_THREADS", str(base.ml_threads))),
+        workflows_time_scale=float(_env("RILLFLOW_WORKFLOWS_TIME_SCALE", str(base.workflows_time_scale))),
+        project_number=_env("RILLFLOW_PROJECT_NUMBER", "").strip(),
         ports=_ports_from_env(),
     )
 

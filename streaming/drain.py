@@ -44,6 +44,7 @@ def subscriber_client() -> Any:
     (the client library opens the emulator's channel with default options)."""
     from google.cloud.pubsub_v1 import SubscriberClient
 
+    # the emulator variable the Pub/Sub client library itself reads, so the same test it makes
     host = os.environ.get("PUBSUB_EMULATOR_HOST")
     if not host:
         return SubscriberClient()

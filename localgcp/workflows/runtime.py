@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import threading
 import time
 import uuid
@@ -27,9 +26,11 @@ from localgcp.workflows.model import Frame, Limits, Step, Subworkflow, Workflow
 from localgcp.workflows.scope import Assigner, Scope
 from localgcp.workflows.signals import Break, Cancelled, Continue, End, Jump, Return
 from localgcp.workflows.validate import validate_workflow
+from rillflow.settings import get_settings
 
 log = logging.getLogger("localgcp.workflows")
-#: overrides the project number ``sys.get_env("GOOGLE_CLOUD_PROJECT_NUMBER")`` gives
+#: overrides the project number ``sys.get_env("GOOGLE_CLOUD_PROJECT_NUMBER")`` gives (read by
+#: ``rillflow.settings``: ``Settings.project_number``)
 PROJECT_NUMBER_ENV = "RILLFLOW_PROJECT_NUMBER"
 #: runs another deployed workflow to its end:
 #: (workflow id, argument, timeout s, project, location, the caller's cancel flag)
@@ -39,7 +40,7 @@ WorkflowRunner = Callable[[str, Any, float, str | None, str | None, threading.Ev
 def project_number(project_id: str) -> str:
     """The project's number: ``$RILLFLOW_PROJECT_NUMBER`` when set, else a 12-digit number
     derived from the project id, the same on every machine and run."""
-    override = os.environ.get(PROJECT_NUMBER_ENV, "").strip()
+    override = get_settings().project_number
     if override:
         return override
     digest = int.from_bytes(hashlib.sha256(project_id.encode()).digest()[:8], "big")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import threading
 import time
 import uuid
@@ -73,7 +72,7 @@ class WorkflowsService:
         self.env = dict(env or {})
         self.location = location or get_settings().region
         self.limits = limits or Limits()
-        self.time_scale = time_scale if time_scale is not None else float(os.environ.get(TIME_SCALE_ENV, "1"))
+        self.time_scale = time_scale if time_scale is not None else get_settings().workflows_time_scale
         self.max_workers = max_workers
         self.store: ExecutionStore | None = None
         self._server: grpc.Server | None = None

@@ -7,9 +7,10 @@ kfp.local's SubprocessRunner ignores the image and runs the step in the current 
 
 from __future__ import annotations
 
-import os
+from rillflow.settings import load_settings
 
-_REGISTRY = os.environ.get("RILLFLOW_ML_IMAGE_REGISTRY", "europe-west1-docker.pkg.dev/rillflow/rillflow")
+#: ``RILLFLOW_ML_IMAGE_REGISTRY``, read when the components are defined (at import), as before
+_REGISTRY = load_settings().ml_image_registry
 #: the pipeline-step image: python 3.11 + the rillflow package with its [ml] extra
 ML_IMAGE = f"{_REGISTRY}/ml-pipeline:latest"
 #: the prediction-server image (ml/serving/Dockerfile)

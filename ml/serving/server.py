@@ -157,6 +157,8 @@ def _parse_request(handler: BaseHTTPRequestHandler) -> list[Any]:
 
 def server_from_env(default_port: int = 8080) -> PredictionServer:
     """Build the server from the AIP_* environment (host from ``AIP_HTTP_HOST``, loopback by default)."""
+    # read here, not in Settings: Vertex AI sets AIP_* for the serving container (the container
+    # contract); `rillflow ml serve` sets the same variables locally
     return PredictionServer(
         storage_uri=os.environ.get("AIP_STORAGE_URI", ""),
         host=os.environ.get("AIP_HTTP_HOST", "127.0.0.1"),

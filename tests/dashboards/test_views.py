@@ -9,7 +9,7 @@ import pytest
 
 from dashboards.views import HISTORY_VIEWS, PREDICTION_VIEWS, VIEWS, load_views, read_view
 from rillflow.warehouse import DuckDBWarehouse
-from tests.dataform.conftest import PROJECT_DIR
+from tests.support.dataform import PROJECT_DIR
 
 
 def test_every_bi_sqlx_view_has_a_dashboard_panel() -> None:

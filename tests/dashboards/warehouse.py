@@ -16,7 +16,6 @@ from localgcp.dataform import RunResult, run
 from rillflow.settings import Settings, load_settings
 from rillflow.warehouse import DuckDBWarehouse
 from streaming.sinks import HOURLY_SCHEMA
-from tests.dataform.conftest import PROJECT_DIR, TEST_VARS
 from tests.dataform.lake import (
     app_event,
     click,
@@ -28,6 +27,7 @@ from tests.dataform.lake import (
     write_sales,
     write_startups,
 )
+from tests.support.dataform import PROJECT_DIR, TEST_VARS
 
 FIRST_DAY = dt.date(2024, 1, 10)
 DAYS = 10  # sales and sessions on 2024-01-10 .. 2024-01-19

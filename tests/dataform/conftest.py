@@ -12,11 +12,7 @@ from localgcp.dataform import RunResult, compile_project, run
 from rillflow.settings import Settings, load_settings
 from rillflow.warehouse import DuckDBWarehouse
 from streaming.sinks import HOURLY_SCHEMA
-
-PROJECT_DIR = Path(__file__).resolve().parents[2] / "dataform"
-#: One set of vars for every test, so the compile cache is hit after the first compile.
-#: The check window spans all test history (the default, 3 days, is what keeps daily checks flat).
-TEST_VARS = {"run_date": "2024-01-31", "freshness_max_age_days": "60", "check_window_days": "36500"}
+from tests.support.dataform import PROJECT_DIR, TEST_VARS
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from rillflow.commands.dataform import dataform_group
 from rillflow.settings import Settings
 from rillflow.warehouse import DuckDBWarehouse
-from tests.dataform.conftest import PROJECT_DIR, TEST_VARS
 from tests.dataform.lake import sale, write_sales
+from tests.support.dataform import PROJECT_DIR, TEST_VARS
 
 
 def _vars_args() -> list[str]:

@@ -7,8 +7,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from rillflow.commands.dataform import dataform_group, sql_command
-from tests.dataform.conftest import PROJECT_DIR, TEST_VARS
 from tests.dataform.lake import sale, write_sales
+from tests.support.dataform import PROJECT_DIR, TEST_VARS
 
 
 def test_compile_run_and_sql(lake: Path) -> None:

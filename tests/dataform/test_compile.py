@@ -7,7 +7,7 @@ from typing import Any
 import yaml
 
 from localgcp.dataform import compile_project, parse_graph, select
-from tests.dataform.conftest import PROJECT_DIR
+from tests.support.dataform import PROJECT_DIR
 
 
 def test_workflow_settings_use_placeholder_project_and_cli_core_line() -> None:

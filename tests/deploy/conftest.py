@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
 import pytest
 
-from rillflow.deploy.package import Manifest, build
-
-
-@dataclass(frozen=True)
-class Packaged:
-    dist: Path
-    manifest: Manifest
+from rillflow.deploy.package import build
+from tests.support.deploy import Packaged
 
 
 @pytest.fixture(scope="session")

@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.deploy.conftest import Packaged
+from tests.support.deploy import Packaged
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]

@@ -26,8 +26,8 @@ import pytest
 import yaml
 
 from rillflow.deploy.package import IMAGES, ImageSpec
-from tests.deploy.conftest import Packaged
 from tests.deploy.dockerfile import Dockerfile, commands, parse, pip_installs
+from tests.support.deploy import Packaged
 
 ROOT = Path(__file__).resolve().parents[2]
 FIRST_PARTY = ("rillflow", "contracts", "streaming", "ml", "localgcp", "dashboards", "bench")
@@ -148,6 +148,7 @@ def test_image_versions_are_the_locked_ones(packaged: Packaged) -> None:
     assert (apache_beam.__version__, torch.__version__.split("+")[0]) == (beam, torch_pin)
 
 
+@pytest.mark.slow  # runs the image's commands in subprocesses
 @pytest.mark.parametrize("name", sorted(SPECS))
 def test_the_images_own_build_checks_pass_here(packaged: Packaged, name: str) -> None:
     """Each Dockerfile ends its build by importing what it runs: the same imports, from the context."""
@@ -159,6 +160,7 @@ def test_the_images_own_build_checks_pass_here(packaged: Packaged, name: str) ->
         assert result.returncode == 0, f"{check}: {result.stderr[-3000:]}"
 
 
+@pytest.mark.slow  # runs the image's commands in subprocesses
 def test_streaming_launcher_and_worker_entry_points(packaged: Packaged) -> None:
     context, df = _context(packaged, SPECS["streaming"])
     assert df.entrypoint == ["/opt/apache/beam/boot"]  # the SDK worker's boot, kept for the workers
@@ -193,6 +195,7 @@ def _component_imports(pipeline: Path) -> dict[str, set[str]]:
     return found
 
 
+@pytest.mark.slow  # runs the image's commands in subprocesses
 def test_pipeline_step_runs_every_compiled_task(packaged: Packaged) -> None:
     context, df = _context(packaged, SPECS["pipeline-step"])
     assert df.entrypoint is None and df.cmd is None  # each task's command comes from the pipeline YAML
@@ -221,6 +224,7 @@ def _get(url: str, data: bytes | None = None) -> tuple[int, dict[str, str]]:
         return exc.code, json.loads(exc.read())
 
 
+@pytest.mark.slow  # runs the image's commands in subprocesses
 def test_serving_command_answers_on_the_vertex_routes(packaged: Packaged) -> None:
     context, df = _context(packaged, SPECS["serving"])
     assert df.cmd == ["python", "-m", "ml.serving.server"]

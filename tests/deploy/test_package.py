@@ -18,7 +18,7 @@ from rillflow.deploy import package
 from rillflow.deploy.archive import ZIP_EPOCH, write_zip
 from rillflow.deploy.package import IMAGES, Manifest, PackageError, build
 from rillflow.deploy.sources import imported_names, source_files
-from tests.deploy.conftest import Packaged
+from tests.support.deploy import Packaged
 
 ROOT = Path(__file__).resolve().parents[2]
 

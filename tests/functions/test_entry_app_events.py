@@ -4,12 +4,12 @@ import base64
 import json
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from google.events.cloud.pubsub import MessagePublishedData
 from rillflow_functions import app_events_job
 
 import contracts
 from contracts.app_event_codec import decode_batch
+from rillflow.generators.app_events import AppEventModel, to_records
 from tests.functions import golden, samples
 from tests.functions.fakes import FakeGenerators
 
@@ -73,8 +73,7 @@ def test_golden_pubsub_event_carries_a_valid_batch() -> None:
 
 
 def test_real_app_event_generator_output_is_publishable() -> None:
-    mod = pytest.importorskip("rillflow.generators.app_events")
-    model = mod.AppEventModel(20_000, 7)
-    events = mod.to_records(model.generate(MINUTE, MINUTE + timedelta(minutes=1), shard=(0, 2)))
+    model = AppEventModel(20_000, 7)
+    events = to_records(model.generate(MINUTE, MINUTE + timedelta(minutes=1), shard=(0, 2)))
     messages = app_events_job.build_messages(events, MINUTE, 0, 2)
     assert sum(len(decode_batch(m)["events"]) for m, _ in messages) == len(events)

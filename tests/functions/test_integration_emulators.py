@@ -1,4 +1,4 @@
-"""The Google-backed adapters against the local emulators (in-process), when those are importable.
+"""The Google-backed adapters against the local emulators (in-process).
 
 Same logic as the fake-backed tests, but through the official clients: batched writes,
 transactions, range queries, create-only documents; generation preconditions and copies; and
@@ -20,6 +20,9 @@ from rillflow_functions import clients, gcp_adapters, ledger, sales_jobs
 from rillflow_functions.ports import GenerationMismatch, ObjectNotFound
 
 from localgcp.events import CollectingSink
+from localgcp.services.base import ServiceContext
+from localgcp.services.firestore import FirestoreService
+from localgcp.services.storage import StorageService
 from tests.functions import samples
 from tests.functions.deliver import post_event
 from tests.functions.fakes import FakeGenerators
@@ -30,11 +33,8 @@ PROJECT = "rillflow-local"
 
 @pytest.fixture
 def firestore_emulator(tmp_path: Path) -> Iterator[tuple[Any, CollectingSink]]:
-    mod = pytest.importorskip("localgcp.services.firestore")
-    from localgcp.services.base import ServiceContext
-
     sink = CollectingSink()
-    service = mod.FirestoreService(ServiceContext("127.0.0.1", 0, tmp_path, PROJECT, sink))
+    service = FirestoreService(ServiceContext("127.0.0.1", 0, tmp_path, PROJECT, sink))
     service.start()
     os.environ["FIRESTORE_EMULATOR_HOST"] = service.address
     os.environ["GOOGLE_CLOUD_PROJECT"] = PROJECT
@@ -88,10 +88,7 @@ def test_emulator_events_drive_on_sale_written(firestore_emulator, app_client) -
 
 @pytest.fixture
 def lake_emulator(tmp_path: Path) -> Iterator[Any]:
-    mod = pytest.importorskip("localgcp.services.storage")
-    from localgcp.services.base import ServiceContext
-
-    service = mod.StorageService(ServiceContext("127.0.0.1", 0, tmp_path, PROJECT, CollectingSink()))
+    service = StorageService(ServiceContext("127.0.0.1", 0, tmp_path, PROJECT, CollectingSink()))
     try:
         service.start()
     except Exception as exc:  # the fake-gcs-server binary may be unavailable on this machine

@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from google.auth.credentials import AnonymousCredentials
 from google.cloud import firestore
 
 from localgcp.events import CollectingSink
 from localgcp.services.base import ServiceContext
 from localgcp.services.firestore import FirestoreService
-
-PROJECT = "rillflow-test"
-
-
-@dataclass
-class Emulator:
-    service: FirestoreService
-    sink: CollectingSink
-    ctx: ServiceContext
-
-    def client(self) -> firestore.Client:
-        os.environ["FIRESTORE_EMULATOR_HOST"] = self.service.address
-        return firestore.Client(project=PROJECT, credentials=AnonymousCredentials())
+from tests.support.firestore import PROJECT, Emulator
 
 
 @pytest.fixture

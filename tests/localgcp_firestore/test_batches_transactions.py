@@ -9,7 +9,7 @@ import pytest
 from google.api_core import exceptions
 from google.cloud import firestore
 
-from tests.localgcp_firestore.conftest import Emulator
+from tests.support.firestore import Emulator
 
 
 def test_batch_is_atomic(db: firestore.Client) -> None:

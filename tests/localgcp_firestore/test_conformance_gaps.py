@@ -23,8 +23,8 @@ from google.cloud.firestore_v1.vector import Vector
 
 from localgcp.services.base import ServiceContext
 from localgcp.services.firestore import FirestoreService
-from tests.localgcp_firestore.conftest import Emulator
 from tests.localgcp_firestore.watching import Snapshots, data_of
+from tests.support.firestore import Emulator
 
 # --- 1. Listen -------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from google.cloud import firestore
 from google.cloud.firestore_v1 import GeoPoint
 from google.cloud.firestore_v1.types import firestore as fs_types
 
-from tests.localgcp_firestore.conftest import Emulator
+from tests.support.firestore import Emulator
 
 
 def data_of(ref: firestore.DocumentReference) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import pytest
 from google.cloud import firestore
 from google.events.cloud.firestore import DocumentEventData
 
-from tests.localgcp_firestore.conftest import PROJECT, Emulator
+from tests.support.firestore import PROJECT, Emulator
 
 PREFIX = "google.cloud.firestore.document.v1."
 

@@ -6,7 +6,7 @@ import pytest
 from google.api_core import exceptions
 from google.protobuf import field_mask_pb2
 
-from tests.localgcp_pubsub.conftest import PROJECT, Emulator
+from tests.support.pubsub import PROJECT, Emulator
 
 
 def test_topic_crud(emulator: Emulator) -> None:

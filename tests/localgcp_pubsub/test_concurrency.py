@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 from google.cloud import pubsub_v1
 
-from tests.localgcp_pubsub.conftest import Emulator, wait_for
+from tests.support.pubsub import Emulator, wait_for
 
 PUBLISHERS = 8
 PER_PUBLISHER = 10_000 if os.environ.get("RILLFLOW_STRESS") == "1" else 1_000

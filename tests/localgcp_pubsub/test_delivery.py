@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from google.cloud import pubsub_v1
 
-from tests.localgcp_pubsub.conftest import Emulator, wait_for
+from tests.support.pubsub import Emulator, wait_for
 
 
 def test_publish_pull_ack(emulator: Emulator) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.localgcp_pubsub.conftest import Emulator
+from tests.support.pubsub import Emulator
 
 
 def test_restart_redelivers_unacked_only(emulator: Emulator) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.localgcp_pubsub.conftest import Emulator, wait_for
+from tests.support.pubsub import Emulator, wait_for
 
 
 class Endpoint:

@@ -13,7 +13,7 @@ from google.pubsub_v1.types import Encoding, Schema
 
 import contracts
 from contracts.app_event_codec import decode_batch, encode_batch
-from tests.localgcp_pubsub.conftest import PROJECT, Emulator
+from tests.support.pubsub import PROJECT, Emulator
 
 
 def app_event(**overrides: Any) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from google.events.cloud.storage_v1 import StorageObjectData
 
 from localgcp.services.storage.bridge import notification_to_cloudevent, object_etag
 from localgcp.services.storage.errors import NotificationError
-from tests.localgcp_storage.conftest import Running, _data, finalized
+from tests.support.gcs import Running, event_data, finalized
 
 GOLDEN = json.loads((Path(__file__).parent / "data" / "eventarc_storage_object_finalized.json").read_text())
 DELETED = "google.cloud.storage.object.v1.deleted"
@@ -29,7 +29,7 @@ def _assert_eventarc_shape(event, bucket: str, name: str) -> StorageObjectData:
     assert attributes["datacontenttype"] == "application/json"
     assert re.fullmatch(r"\d+", attributes["id"])
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", attributes["time"])
-    data = _data(event)
+    data = event_data(event)
     assert set(GOLDEN["data"]) <= set(data)
     for key, golden_value in GOLDEN["data"].items():
         assert type(data[key]) is type(golden_value), key
@@ -61,8 +61,8 @@ def test_finalize_event_matches_eventarc(gcs: Running) -> None:
     assert parsed.content_type == "application/x-ndjson"
     assert parsed.metadata == {"flow": "clickstream"}
     assert parsed.storage_class == "STANDARD"
-    assert _data(event)["etag"] == object_etag(blob.generation, 1)
-    assert event["time"] == _data(event)["updated"]
+    assert event_data(event)["etag"] == object_etag(blob.generation, 1)
+    assert event["time"] == event_data(event)["updated"]
 
 
 def test_delete_and_metadata_update_events(gcs: Running) -> None:
@@ -88,7 +88,7 @@ def test_copy_and_compose_emit_finalize(gcs: Running) -> None:
     bucket.blob("joined").compose([bucket.blob("a"), bucket.blob("b")])
     gcs.wait_for(finalized("events", "copied"))
     joined = gcs.wait_for(finalized("events", "joined"))
-    assert _data(joined)["size"] == "2"
+    assert event_data(joined)["size"] == "2"
 
 
 def test_conversion_is_deterministic_and_rejects_bad_input() -> None:
@@ -111,8 +111,8 @@ def test_conversion_is_deterministic_and_rejects_bad_input() -> None:
         attributes, json.dumps(payload).encode(), base_url="http://127.0.0.1:1"
     )
     assert first["id"] == again["id"]  # redelivery keeps the id: consumers can deduplicate
-    assert _data(first)["generation"] == "17" and _data(first)["size"] == "3"
-    assert _data(first)["selfLink"] == "http://127.0.0.1:1/storage/v1/b/b1/o/n%2Fx"
+    assert event_data(first)["generation"] == "17" and event_data(first)["size"] == "3"
+    assert event_data(first)["selfLink"] == "http://127.0.0.1:1/storage/v1/b/b1/o/n%2Fx"
     with pytest.raises(NotificationError, match="eventType"):
         notification_to_cloudevent({"eventType": "NOPE"}, b"{}", base_url="")
     with pytest.raises(NotificationError, match="not JSON"):

@@ -14,7 +14,7 @@ from google.api_core import exceptions
 from localgcp.services.base import ServiceContext
 from localgcp.services.storage import StorageService
 from rillflow.settings import get_settings
-from tests.localgcp_storage.conftest import PROJECT, Running, _data, finalized, make_client
+from tests.support.gcs import PROJECT, Running, event_data, finalized, make_client
 
 
 class FileCheckingSink:
@@ -26,8 +26,8 @@ class FileCheckingSink:
 
     def emit(self, event: CloudEvent) -> None:
         if event["type"].endswith(".finalized"):
-            path = get_settings().bucket_dir(event["bucket"]) / _data(event)["name"]
-            self.seen[_data(event)["name"]] = path.read_bytes() if path.is_file() else None
+            path = get_settings().bucket_dir(event["bucket"]) / event_data(event)["name"]
+            self.seen[event_data(event)["name"]] = path.read_bytes() if path.is_file() else None
             self.arrived.set()
 
 

@@ -10,7 +10,7 @@ import pytest
 from google.api_core import exceptions
 from google.cloud import storage
 
-from tests.localgcp_storage.conftest import PROJECT, Running
+from tests.support.gcs import PROJECT, Running
 
 
 def test_buckets_create_get_list(gcs: Running) -> None:

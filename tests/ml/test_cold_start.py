@@ -27,6 +27,10 @@ def assert_nothing_written() -> None:
     assert get_registry().list_versions() == []
 
 
+#: each test runs a pipeline: kfp.local, a subprocess per task
+pytestmark = pytest.mark.slow
+
+
 def test_empty_warehouse_succeeds_with_skipped_outputs() -> None:
     record = run_pipeline_job("daily_ml", {**PARAMS, "retrain": False})
     assert record["state"] == SUCCEEDED, record.get("error")

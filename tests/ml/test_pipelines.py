@@ -63,6 +63,7 @@ def test_template_names_resolve() -> None:
         resolve_template("nope")
 
 
+@pytest.mark.slow  # runs a pipeline: kfp.local, a subprocess per task
 def test_failed_run_reports_state_and_error() -> None:
     # an empty warehouse is not an error any more (see test_cold_start.py); a malformed date is
     record = run_pipeline_job("churn_ml", {"as_of_date": "2026-13-45"})
@@ -71,6 +72,7 @@ def test_failed_run_reports_state_and_error() -> None:
     assert get_pipeline_job(record["job_id"])["state"] == FAILED
 
 
+@pytest.mark.slow  # runs a pipeline: kfp.local, a subprocess per task
 def test_isolated_run_keeps_kfp_logs_out_of_this_process(capfd: pytest.CaptureFixture[str]) -> None:
     handlers = list(logging.getLogger().handlers)
     record = run_pipeline_job_isolated("churn_ml", {"as_of_date": "2026-13-45"})
@@ -84,6 +86,7 @@ def test_isolated_run_keeps_kfp_logs_out_of_this_process(capfd: pytest.CaptureFi
     assert unknown["state"] == FAILED and "unknown pipeline template" in unknown["error"]["message"]
 
 
+@pytest.mark.slow  # runs a pipeline: kfp.local, a subprocess per task
 def test_daily_pipeline_trains_scores_and_forecasts_then_reuses_the_champion() -> None:
     wh = get_warehouse()
     features = churn_features(n_customers=150, n_weeks=12)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from google.cloud import bigquery
@@ -23,16 +22,9 @@ from localgcp.services.bigquery import (
     BigQueryServiceError,
     tool_python,
 )
-from rillflow.settings import LOOPBACK, Settings
+from rillflow.settings import LOOPBACK
 from rillflow.warehouse import BigQueryWarehouse
-
-#: the project the emulator answers for (the local settings' project, as the Dataform compile uses)
-PROJECT = Settings().project
-LOCATION = "EU"
-DATAFORM_DIR = Path(__file__).resolve().parents[2] / "dataform"
-#: Dataform vars of every compile here (one compile per session): run_date just after the test
-#: lake's last day, and every check looking at all of its (small) history
-DATAFORM_VARS = {"run_date": "2024-01-10", "freshness_max_age_days": "60", "check_window_days": "36500"}
+from tests.support.bigquery import LOCATION, PROJECT
 
 
 @pytest.fixture(scope="session")
@@ -75,7 +67,3 @@ def new_dataset(bq_client: bigquery.Client) -> Callable[[str], str]:
         return name
 
     return _new
-
-
-def table_names(client: bigquery.Client, dataset: str) -> list[str]:
-    return sorted(t.table_id for t in client.list_tables(f"{PROJECT}.{dataset}", retry=EMULATOR_RETRY))

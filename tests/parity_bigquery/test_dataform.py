@@ -39,7 +39,6 @@ from tests.dataform.lake import (
     write_sales,
     write_startups,
 )
-from tests.parity_bigquery.conftest import DATAFORM_DIR, DATAFORM_VARS, LOCATION, PROJECT
 from tests.parity_bigquery.dataform_bigquery import (
     BigQueryDataform,
     Checksum,
@@ -47,6 +46,7 @@ from tests.parity_bigquery.dataform_bigquery import (
     checksum_from_row,
     checksum_sql,
 )
+from tests.support.bigquery import DATAFORM_DIR, DATAFORM_VARS, LOCATION, PROJECT
 
 pytestmark = pytest.mark.parity
 

@@ -20,7 +20,7 @@ from localgcp.services.bigquery import (
     tool_python,
 )
 from localgcp.services.bigquery.provider import PYTHON_ENV
-from tests.parity_bigquery.conftest import PROJECT
+from tests.support.bigquery import PROJECT
 
 pytestmark = pytest.mark.parity
 

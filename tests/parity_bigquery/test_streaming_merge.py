@@ -15,7 +15,7 @@ from google.cloud import bigquery
 from localgcp.services.bigquery import EMULATOR_RETRY
 from rillflow.warehouse import BigQueryWarehouse, DuckDBWarehouse, bigquery_schema
 from streaming.sinks import HOURLY_KEY, HOURLY_SCHEMA, WarehouseTarget, hourly_table
-from tests.parity_bigquery.conftest import PROJECT, table_names
+from tests.support.bigquery import PROJECT, table_names
 
 pytestmark = pytest.mark.parity
 

@@ -21,7 +21,7 @@ from localgcp.dataform.transpile import to_duckdb
 from ml.churn.scoring import SCORES_KEY, SCORES_TABLE
 from rillflow.settings import Settings, load_settings
 from rillflow.warehouse import BigQueryWarehouse, DuckDBWarehouse, Warehouse
-from tests.parity_bigquery.conftest import DATAFORM_DIR, DATAFORM_VARS, PROJECT, table_names
+from tests.support.bigquery import DATAFORM_DIR, DATAFORM_VARS, PROJECT, table_names
 
 pytestmark = pytest.mark.parity
 

@@ -65,6 +65,7 @@ def test_no_other_module_branches_on_the_environment() -> None:
     assert offenders == []
 
 
+@pytest.mark.service  # starts the local Storage service (no fixture to mark it by)
 def test_the_cloud_model_download_runs_against_the_local_storage_service() -> None:
     """The cloud path (Vertex hands the container a gs:// URI; it downloads the files) executed
     through google-cloud-storage against the local Storage service, not a shortcut."""

@@ -23,7 +23,7 @@ from streaming.decode import (
     shard_of,
     to_micros,
 )
-from tests.streaming.conftest import T0, event
+from tests.support.streaming import T0, event
 
 
 def test_valid_batch_decodes_every_event() -> None:

@@ -10,16 +10,15 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from google.cloud import pubsub_v1
 
 from contracts.app_event_codec import encode_batch
 from localgcp.events import NullSink
 from localgcp.services.base import ServiceContext
+from localgcp.services.pubsub import PubSubService
 from streaming import pipeline as pl
 from streaming.samples import batches, sample_events
-from tests.streaming.conftest import T0, event
-
-pubsub_service = pytest.importorskip("localgcp.services.pubsub")
-pubsub_v1 = pytest.importorskip("google.cloud.pubsub_v1")
+from tests.support.streaming import T0, event
 
 pytestmark = pytest.mark.e2e
 PROJECT = "rillflow-e2e"
@@ -27,9 +26,7 @@ PROJECT = "rillflow-e2e"
 
 @pytest.fixture
 def emulator(tmp_path: Path) -> Iterator[str]:
-    svc = pubsub_service.PubSubService(
-        ServiceContext("127.0.0.1", 0, tmp_path / "pubsub", PROJECT, NullSink())
-    )
+    svc = PubSubService(ServiceContext("127.0.0.1", 0, tmp_path / "pubsub", PROJECT, NullSink()))
     svc.start()
     os.environ["PUBSUB_EMULATOR_HOST"] = svc.address
     try:

@@ -13,7 +13,7 @@ from apache_beam.utils.timestamp import Timestamp
 from streaming.decode import to_micros
 from streaming.outputs import HourlyAggregates
 from streaming.transforms import DEAD_TAG, DecodeMessages, GateAndDedupe
-from tests.streaming.conftest import BASE, T0, event, message
+from tests.support.streaming import BASE, T0, event, message
 
 HOUR_US = to_micros(T0)
 LATENESS = 600  # the default: 10 minutes

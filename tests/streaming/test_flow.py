@@ -20,7 +20,7 @@ from apache_beam.testing.test_stream import TestStream as Stream
 from streaming.pipeline import run_bounded_on
 from streaming.sinks import APP_EVENT_SCHEMA, HOURLY_KEY, LocalLakeStore, WarehouseTarget, hourly_table
 from streaming.transforms import AppEventsFlow
-from tests.streaming.conftest import BASE, T0, event, message, raw_message
+from tests.support.streaming import BASE, T0, event, message, raw_message
 
 PART = re.compile(
     r"lake/app_events/dt=(\d{4}-\d{2}-\d{2})/part-(\d{8}T\d{4})-(\d{3})-([0-9a-f]{16})\.parquet$"

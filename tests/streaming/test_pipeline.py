@@ -14,7 +14,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from streaming import pipeline as pl
 from streaming.samples import encoded_batches, sample_events
-from tests.streaming.conftest import T0
+from tests.support.streaming import T0
 
 STREAMING = Path(pl.__file__).resolve().parent
 

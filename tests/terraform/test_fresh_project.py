@@ -341,7 +341,8 @@ def test_ml_artifacts_bucket_is_the_one_the_code_uses(monkeypatch: pytest.Monkey
 
 
 def test_artifacts_layout_is_the_one_the_deploy_writes() -> None:
-    plan = pytest.importorskip("rillflow.deploy.plan")
+    from rillflow.deploy import plan
+
     artifacts = hcl.locals_()["artifacts"]
     bucket = "gs://${google_storage_bucket.artifacts.name}/"
     assert artifacts["flex_template"] == bucket + plan.FLEX_TEMPLATE_OBJECT
@@ -363,8 +364,9 @@ def test_images_come_from_variables_and_the_rillflow_repository() -> None:
     assert "local.image_repositories" in images and "${var.image_tag}" in images
     assert "image_tag" in hcl.variables()
     assert "/rillflow/rillflow" not in hcl.all_text(), "no hard-coded project in an image path"
-    package = pytest.importorskip("rillflow.deploy.package")
-    assert repositories == {image.name: image.repository for image in package.IMAGES}
+    from rillflow.deploy.package import IMAGES
+
+    assert repositories == {image.name: image.repository for image in IMAGES}
 
 
 def test_forecast_endpoint_deployment_settings_come_from_variables() -> None:

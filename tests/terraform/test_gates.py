@@ -123,6 +123,7 @@ def test_the_schema_check_cli_fails_on_a_broken_configuration(tmp_path: Path) ->
     assert ps.main([str(tmp_path)]) == 1
 
 
+@pytest.mark.slow  # runs checkov in a subprocess
 @pytest.mark.skipif(
     not CHECKOV.exists(), reason="checkov is installed by `make lint` into .venv-tools/checkov"
 )

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from localgcp.workflows import ConnectorRegistry, WorkflowError
+from rillflow.settings import get_settings
 from tests.workflows_runner.helpers import execute
 
 
@@ -28,12 +29,14 @@ def test_project_number_is_deterministic_and_overridable(monkeypatch: pytest.Mon
     from localgcp.workflows.runtime import PROJECT_NUMBER_ENV, project_number
 
     monkeypatch.delenv(PROJECT_NUMBER_ENV, raising=False)
+    get_settings.cache_clear()  # settings are read once: re-read them after changing the environment
     env = {"GOOGLE_CLOUD_PROJECT_ID": "rillflow-local"}
     number = value('sys.get_env("GOOGLE_CLOUD_PROJECT_NUMBER")', env=env)
     assert number == project_number("rillflow-local")
     assert number.isdigit() and len(number) == 12
     assert project_number("other-project") != number
     monkeypatch.setenv(PROJECT_NUMBER_ENV, "123456789012")
+    get_settings.cache_clear()
     assert value('sys.get_env("GOOGLE_CLOUD_PROJECT_NUMBER")', env=env) == "123456789012"
 
 

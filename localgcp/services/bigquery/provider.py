@@ -47,6 +47,7 @@ EMULATOR_JOB_RETRY = DEFAULT_JOB_RETRY.with_timeout(5.0)
 def tool_python() -> Path:
     """The interpreter of bqemulator's tool venv (``$LOCALGCP_BQEMULATOR_PYTHON``, else
     ``.venv-tools/bqemulator/bin/python`` at the repository root)."""
+    # localgcp's own emulator knob (LOCALGCP_*, like LOCALGCP_PUBSUB_*), not a Rillflow setting
     override = os.environ.get(PYTHON_ENV, "")
     if override:
         path = Path(override)

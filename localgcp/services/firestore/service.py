@@ -145,6 +145,7 @@ class FirestoreService:
             location = get_settings().region
         self.location = location
         if history_seconds is None:
+            # localgcp's own emulator knob (LOCALGCP_*, like LOCALGCP_PUBSUB_*), not a Rillflow setting
             history_seconds = float(os.environ.get(HISTORY_ENV, DEFAULT_RETENTION_SECONDS))
         self.history_seconds = history_seconds
         self._server: grpc.Server | None = None

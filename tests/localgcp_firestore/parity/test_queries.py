@@ -14,7 +14,7 @@ from google.cloud.firestore_v1 import GeoPoint
 from google.cloud.firestore_v1.base_query import And, FieldFilter, Or
 from google.cloud.firestore_v1.vector import Vector
 
-from tests.localgcp_firestore.parity.conftest import Backend
+from tests.support.google_emulators import Backend
 
 pytestmark = pytest.mark.parity
 

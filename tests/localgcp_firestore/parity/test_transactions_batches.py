@@ -10,7 +10,7 @@ from google.api_core import exceptions
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from tests.localgcp_firestore.parity.conftest import Backend
+from tests.support.google_emulators import Backend
 
 pytestmark = pytest.mark.parity
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.localgcp_pubsub.parity.conftest import Project, wait_for
+from tests.support.pubsub_parity import Project, wait_for
 
 pytestmark = pytest.mark.parity
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 from google.api_core import exceptions
 
-from tests.localgcp_pubsub.parity.conftest import Project
+from tests.support.pubsub_parity import Project
 
 pytestmark = pytest.mark.parity
 

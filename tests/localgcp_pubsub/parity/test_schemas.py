@@ -8,7 +8,7 @@ import pytest
 from google.api_core import exceptions
 from google.pubsub_v1 import types
 
-from tests.localgcp_pubsub.parity.conftest import Project
+from tests.support.pubsub_parity import Project
 
 pytestmark = pytest.mark.parity
 

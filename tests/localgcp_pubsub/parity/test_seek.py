@@ -8,7 +8,7 @@ import pytest
 from google.api_core import exceptions
 from google.protobuf import timestamp_pb2
 
-from tests.localgcp_pubsub.parity.conftest import Project
+from tests.support.pubsub_parity import Project
 
 pytestmark = pytest.mark.parity
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from google.cloud import pubsub_v1
 
-from tests.localgcp_pubsub.parity.conftest import Project, wait_for
+from tests.support.pubsub_parity import Project, wait_for
 
 pytestmark = pytest.mark.parity
 
