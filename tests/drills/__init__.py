@@ -1,0 +1,1 @@
+"""Load drills: concurrency against the local services, counting what was lost or doubled."""
