@@ -82,6 +82,7 @@ class LocalStack:
             ("storage", "STORAGE_EMULATOR_HOST", "http://"),
             ("firestore", "FIRESTORE_EMULATOR_HOST", ""),
             ("pubsub", "PUBSUB_EMULATOR_HOST", ""),
+            ("aiplatform", "AIPLATFORM_EMULATOR_HOST", ""),  # read by rillflow.vertex_client
         ):
             if name in self.services:
                 env[var] = scheme + self.services[name].address

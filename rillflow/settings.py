@@ -34,6 +34,7 @@ class Ports:
     functions_base: int = 8700
     prediction: int = 8690
     dashboard: int = 8691
+    aiplatform: int = 8692
 
 
 @dataclass(frozen=True)

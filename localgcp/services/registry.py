@@ -28,6 +28,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("pubsub", "localgcp.services.pubsub", "PubSubService", "pubsub"),
     ServiceSpec("firestore", "localgcp.services.firestore", "FirestoreService", "firestore"),
     ServiceSpec("storage", "localgcp.services.storage", "StorageService", "storage"),
+    ServiceSpec("aiplatform", "localgcp.services.aiplatform", "AiPlatformService", "aiplatform"),
 )
 
 

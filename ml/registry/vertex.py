@@ -30,7 +30,9 @@ class VertexModelRegistry:
         self.bucket = bucket or artifacts_bucket()
         self._aip = aiplatform
         self._storage = storage.Client(project=project)
-        aiplatform.init(project=project, location=location, staging_bucket=f"gs://{self.bucket}")
+        from rillflow.vertex_client import init_vertex
+
+        init_vertex(project, location, staging_bucket=f"gs://{self.bucket}")
 
     def _find(self, model_name: str) -> Any | None:
         found = self._aip.Model.list(filter=f'display_name="{model_name}"', order_by="create_time")

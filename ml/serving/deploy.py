@@ -1,4 +1,5 @@
-"""Deploy a registered model version to a Vertex AI endpoint (cloud only; not runnable offline)."""
+"""Deploy a registered model version to a Vertex AI endpoint (Google's, or the local Vertex AI API
+of ``localgcp`` when ``AIPLATFORM_EMULATOR_HOST`` is set: ``rillflow.vertex_client``)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,9 @@ def deploy_model(
     from google.cloud import aiplatform
 
     spec = spec or DeploySpec()
-    aiplatform.init(project=project, location=location)
+    from rillflow.vertex_client import init_vertex
+
+    init_vertex(project, location)
     endpoints = aiplatform.Endpoint.list(filter=f'display_name="{endpoint_display_name}"')
     endpoint = endpoints[0] if endpoints else aiplatform.Endpoint.create(display_name=endpoint_display_name)
     model = aiplatform.Model(model_name=model_resource_name)
