@@ -28,7 +28,7 @@ from localgcp.services.base import ServiceContext
 from localgcp.services.pubsub import PubSubService
 from localgcp.services.pubsub.store import INSERT_DELIVERY_SQL, INSERT_MESSAGE_SQL, TABLES_SQL
 
-PROJECT = "projects/bench"
+PROJECT = "projects/rillflow-bench"  # Google's emulator wants project ids of 6+ characters
 CHUNK = 1000
 
 
@@ -115,8 +115,10 @@ def _serve(data_dir: str, address: Connection, stop: Event) -> None:
     service.stop()
 
 
-def _client_rates(n: int) -> tuple[float, float, float]:
-    """(publish msg/s, pull+ack msg/s, streaming msg/s) against PUBSUB_EMULATOR_HOST."""
+def _client_rates(n: int) -> tuple[float, float, float, float]:
+    """(publish msg/s, pull+ack msg/s, streaming msg/s, the client's CPU share of publish and pull)
+    against PUBSUB_EMULATOR_HOST. The CPU share is this process's CPU time over the wall time of
+    publish + pull: near 1 the client (one core, the GIL) is the cap, whatever the server does."""
     publisher = pubsub_v1.PublisherClient(
         batch_settings=pubsub_v1.types.BatchSettings(
             max_messages=1000, max_bytes=4 * 1024 * 1024, max_latency=0.05
@@ -125,6 +127,7 @@ def _client_rates(n: int) -> tuple[float, float, float]:
     subscriber = pubsub_v1.SubscriberClient()
     topic = publisher.create_topic(name=f"{PROJECT}/topics/bench-events").name
     sub = subscriber.create_subscription(name=f"{PROJECT}/subscriptions/bench-pull", topic=topic).name
+    cpu0 = time.process_time()
     start = time.perf_counter()
     futures = [publisher.publish(topic, _payload(i)) for i in range(n)]
     ids = {future.result() for future in futures}
@@ -136,6 +139,7 @@ def _client_rates(n: int) -> tuple[float, float, float]:
         received.update(r.message.message_id for r in response.received_messages)
         subscriber.acknowledge(subscription=sub, ack_ids=[r.ack_id for r in response.received_messages])
     pull_s = time.perf_counter() - start
+    cpu_share = (time.process_time() - cpu0) / (publish_s + pull_s)
     assert received == ids, "pulled ids differ from published ids"
     subscriber.delete_subscription(subscription=sub)
     stream_sub = subscriber.create_subscription(
@@ -144,7 +148,30 @@ def _client_rates(n: int) -> tuple[float, float, float]:
     streaming = _streaming_rate(publisher, topic, stream_sub, min(n, 20000))
     publisher.stop()
     subscriber.close()
-    return n / publish_s, n / pull_s, streaming
+    return n / publish_s, n / pull_s, streaming, cpu_share
+
+
+def _google_emulator_rate(n: int) -> tuple[float, str]:
+    """publish→pull msg/s with the same client against Google's emulator (gcloud), or 0 and why not."""
+    import shutil
+
+    from tests.support.google_emulators import GcloudEmulator
+
+    gcloud = shutil.which("gcloud")
+    if gcloud is None or shutil.which("java") is None:
+        return 0.0, "gcloud or java not on PATH"
+    emulator = GcloudEmulator(
+        gcloud, ["beta", "emulators", "pubsub", "start"], "Server started, listening on", "pubsub-bench"
+    )
+    try:
+        problem = emulator.wait_ready(90)
+        if problem is not None:
+            return 0.0, problem
+        os.environ["PUBSUB_EMULATOR_HOST"] = emulator.host
+        publish_rate, pull_rate, _, _ = _client_rates(n)
+        return 1 / (1 / publish_rate + 1 / pull_rate), ""
+    finally:
+        emulator.stop()
 
 
 @benchmark("pubsub.publish_pull")
@@ -160,7 +187,7 @@ def publish_pull() -> Result:
         child.start()
         try:
             os.environ["PUBSUB_EMULATOR_HOST"] = receive.recv()
-            publish_rate, pull_rate, stream_rate = _client_rates(n)
+            publish_rate, pull_rate, stream_rate, client_cpu = _client_rates(n)
         finally:
             stop.set()
             child.join(30)
@@ -168,9 +195,12 @@ def publish_pull() -> Result:
         service.start()
         os.environ["PUBSUB_EMULATOR_HOST"] = service.address
         try:
-            in_publish, in_pull, _ = _client_rates(n // 2)
+            in_publish, in_pull, _, _ = _client_rates(n // 2)
         finally:
             service.stop()
+        try:
+            google_rate, google_missing = _google_emulator_rate(n)
+        finally:
             if saved is None:
                 os.environ.pop("PUBSUB_EMULATOR_HOST", None)
             else:
@@ -185,11 +215,14 @@ def publish_pull() -> Result:
         value=value,
         unit="msg/s",
         reference=reference,
-        note=f"{n:,} msgs publish then pull+ack, official client, server in own process; ref raw SQLite",
+        note=f"{n:,} msgs publish then pull+ack, official client, server in own process; ref raw SQLite"
+        + (f"; Google's emulator not measured: {google_missing}" if google_missing else ""),
         details={
             "publish (batched)": (publish_rate, "msg/s"),
             "pull(1000)+ack": (pull_rate, "msg/s"),
             "streaming subscribe() ack": (stream_rate, "msg/s"),
             "publish→pull, server in-process": (in_process, "msg/s"),
+            "client CPU share of publish+pull (1 = the client is the cap)": (client_cpu, ""),
+            "publish→pull, Google's emulator (gcloud), same client": (google_rate, "msg/s"),
         },
     )
