@@ -15,12 +15,12 @@ from google.cloud.aiplatform_v1 import types as t
 from google.protobuf import empty_pb2, json_format
 
 from localgcp.services.aiplatform.rpc import (
+    TIME_AND_NAME_ORDER,
     Operations,
     check_parent,
     handlers,
     invalid_argument,
     matches,
-    not_found,
     now_pb,
     ordered,
     page,
@@ -30,11 +30,7 @@ from localgcp.services.aiplatform.store import Store
 
 DatasetPb: Any = t.Dataset.pb()
 SOURCED_SCHEMAS = ("/tabular_1.0.0.yaml", "/time_series_1.0.0.yaml")
-ORDER_KEYS = {
-    "create_time": lambda d: d.create_time.ToNanoseconds(),
-    "update_time": lambda d: d.update_time.ToNanoseconds(),
-    "display_name": lambda d: d.display_name,
-}
+ORDER_KEYS = TIME_AND_NAME_ORDER
 
 
 def check_source(dataset: Any) -> None:
@@ -77,10 +73,7 @@ class DatasetService:
 
     def dataset(self, name: str) -> Any:
         resource(name, "datasets")
-        found = self.store.get("dataset", name, DatasetPb)
-        if found is None:
-            raise not_found("Dataset", name)
-        return found
+        return self.store.require("dataset", name, DatasetPb, "Dataset")
 
     def get_dataset(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self.dataset(request.name)

@@ -22,6 +22,7 @@ from google.protobuf import empty_pb2, json_format, struct_pb2
 
 from localgcp.services.aiplatform.models import find_version, save_version
 from localgcp.services.aiplatform.rpc import (
+    TIME_AND_NAME_ORDER,
     AipError,
     Operations,
     check_parent,
@@ -38,11 +39,7 @@ from localgcp.services.aiplatform.rpc import (
 from localgcp.services.aiplatform.store import Store
 
 EndpointPb: Any = t.Endpoint.pb()
-ORDER_KEYS = {
-    "create_time": lambda e: e.create_time.ToNanoseconds(),
-    "update_time": lambda e: e.update_time.ToNanoseconds(),
-    "display_name": lambda e: e.display_name,
-}
+ORDER_KEYS = TIME_AND_NAME_ORDER
 UPDATABLE = {"display_name", "description", "labels", "traffic_split"}
 
 
@@ -89,10 +86,7 @@ class EndpointService:
 
     def endpoint(self, name: str) -> Any:
         resource(name, "endpoints")
-        found = self.store.get("endpoint", name, EndpointPb)
-        if found is None:
-            raise not_found("Endpoint", name)
-        return found
+        return self.store.require("endpoint", name, EndpointPb, "Endpoint")
 
     def _save(self, endpoint: Any) -> None:
         endpoint.update_time.CopyFrom(now_pb())

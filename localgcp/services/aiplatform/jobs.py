@@ -32,12 +32,12 @@ from google.cloud.aiplatform_v1 import types as t
 from google.protobuf import empty_pb2
 
 from localgcp.services.aiplatform.rpc import (
+    TIME_AND_NAME_ORDER,
     check_parent,
     failed_precondition,
     handlers,
     invalid_argument,
     matches,
-    not_found,
     now_pb,
     ordered,
     page,
@@ -49,11 +49,7 @@ JobPb: Any = t.CustomJob.pb()
 S = t.JobState
 ACTIVE = {S.JOB_STATE_QUEUED, S.JOB_STATE_PENDING, S.JOB_STATE_RUNNING, S.JOB_STATE_CANCELLING}
 LOG_TAIL_LINES = 20
-ORDER_KEYS = {
-    "create_time": lambda j: j.create_time.ToNanoseconds(),
-    "update_time": lambda j: j.update_time.ToNanoseconds(),
-    "display_name": lambda j: j.display_name,
-}
+ORDER_KEYS = TIME_AND_NAME_ORDER
 
 
 def output_dirs(base: str, env: dict[str, str]) -> dict[str, str]:
@@ -148,10 +144,7 @@ class JobService:
 
     def job(self, name: str) -> Any:
         resource(name, "customJobs")
-        found = self.store.get("custom_job", name, JobPb)
-        if found is None:
-            raise not_found("CustomJob", name)
-        return found
+        return self.store.require("custom_job", name, JobPb, "CustomJob")
 
     def get_custom_job(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self.job(request.name)

@@ -17,6 +17,7 @@ from google.cloud.aiplatform_v1 import types as t
 from google.protobuf import empty_pb2
 
 from localgcp.services.aiplatform.rpc import (
+    TIME_AND_NAME_ORDER,
     AipError,
     Operations,
     check_parent,
@@ -36,9 +37,7 @@ ModelPb: Any = t.Model.pb()
 DEFAULT = "default"
 _ALIAS = re.compile(r"^[a-z][a-zA-Z0-9-]{0,126}[a-z0-9]$")
 ORDER_KEYS = {
-    "create_time": lambda m: m.create_time.ToNanoseconds(),
-    "update_time": lambda m: m.update_time.ToNanoseconds(),
-    "display_name": lambda m: m.display_name,
+    **TIME_AND_NAME_ORDER,
     "version_create_time": lambda m: m.version_create_time.ToNanoseconds(),
 }
 

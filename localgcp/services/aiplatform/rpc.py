@@ -168,6 +168,14 @@ def matches(filter_text: str, fields: Mapping[str, str], labels: Mapping[str, st
     return True
 
 
+#: ``order_by`` keys every listed resource here has (a module adds its own, e.g. model versions)
+TIME_AND_NAME_ORDER: dict[str, Callable[[Any], Any]] = {
+    "create_time": lambda r: r.create_time.ToNanoseconds(),
+    "update_time": lambda r: r.update_time.ToNanoseconds(),
+    "display_name": lambda r: r.display_name,
+}
+
+
 def ordered(items: list[Any], order_by: str, keys: Mapping[str, Callable[[Any], Any]]) -> list[Any]:
     """Sort by ``"field [desc], field2"`` using ``keys``; the default order is creation."""
     for part in reversed([p.strip() for p in order_by.split(",") if p.strip()]):

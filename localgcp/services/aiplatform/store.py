@@ -14,6 +14,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from localgcp.services.aiplatform.rpc import not_found
+
 DB_FILE = "aiplatform.sqlite3"
 TABLES_SQL = """
 CREATE TABLE IF NOT EXISTS resources(
@@ -61,6 +63,13 @@ class Store:
                 "SELECT pb FROM resources WHERE kind=? AND name=?", (kind, name)
             ).fetchone()
         return cls.FromString(row[0]) if row else None
+
+    def require(self, kind: str, name: str, cls: Any, label: str) -> Any:
+        """The resource, or NOT_FOUND naming it as the API does (``label``: e.g. ``CustomJob``)."""
+        found = self.get(kind, name, cls)
+        if found is None:
+            raise not_found(label, name)
+        return found
 
     def all(self, kind: str, cls: Any, parent: str | None = None) -> list[Any]:
         """Every resource of ``kind`` (under ``parent`` if given), in creation order."""
