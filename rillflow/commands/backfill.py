@@ -8,21 +8,19 @@ skipped or done again as ``run`` does; an interrupted backfill resumes where it 
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from localgcp.day_runs import LOADED, DayPlan, day_runs_for, plan_days
+from localgcp.day_runs import LOADED, DayPlan
 from localgcp.reconcile import FlowCount, reconcile
 from rillflow.commands.errors import ExplainedError
 from rillflow.commands.options import DAY, app_events_per_day_option
-from rillflow.commands.run import StackHandle, print_reconciliation, stack_for
+from rillflow.commands.run import StackHandle, plan_on_stack, print_reconciliation, stack_for, step_progress
 from rillflow.settings import Settings, get_settings
 
 
@@ -58,15 +56,8 @@ def backfill(
     from localgcp.backfill import PAUSED_TRIGGERS, Backfill
 
     with stack_for(settings, handle) as stack:
-        os.environ.update(stack.env)
-        stack.wait_idle(600)  # what an earlier run left in flight settles before we look
-        runs = day_runs_for(settings.project, settings.region, stack.env.get("RILLFLOW_WORKFLOWS_HOST", ""))
-        window = [first_day + timedelta(days=i) for i in range(days)]
-        found = runs.find(window)
-        plan = plan_days(first_day, days, found, force)
+        _runs, plan = plan_on_stack(settings, stack, first_day, days, force, console)
         loaded = [] if force else sorted(d for d, r in plan.rerun.items() if r.state == LOADED)
-        for line in plan.describe():
-            console.print(line)
         if loaded:
             console.print(
                 f"{len(loaded)} day(s) were loaded by an interrupted backfill: only the warehouse "
@@ -76,26 +67,12 @@ def backfill(
             return BackfillOutcome(plan)
         stack.pause_triggers(list(PAUSED_TRIGGERS))
         try:
-            with Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=console,
-            ) as progress:
-                task = progress.add_task("backfilling", total=None)
-                where = "starting"
-
-                def on_progress(label: str, done: int, total: int) -> None:
-                    nonlocal where
-                    where = label
-                    progress.update(task, description=label, completed=done, total=total)
-
-                runner = Backfill(settings, stack.set_clock, app_events_per_day, on_progress)
+            with step_progress(console, "backfilling") as progress:
+                runner = Backfill(settings, stack.set_clock, app_events_per_day, progress)
                 try:
                     report = runner.run(plan, set(loaded))
                 except KeyboardInterrupt:
-                    raise BackfillInterrupted(where, sorted(runner.report.days_built)) from None
+                    raise BackfillInterrupted(progress.where, sorted(runner.report.days_built)) from None
         finally:
             stack.resume_triggers(list(PAUSED_TRIGGERS))
         stack.wait_idle(600)

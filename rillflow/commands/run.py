@@ -12,10 +12,10 @@ from datetime import date, datetime, timedelta
 import click
 import requests
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from localgcp.day_runs import DayPlan, day_runs_for, plan_days
+from localgcp.day_runs import DayPlan, DayRuns, day_runs_for, plan_days
 from localgcp.reconcile import FlowCount, reconcile
 from localgcp.replay import Replay, ReplayReport
 from localgcp.scheduler import SchedulerClient
@@ -108,6 +108,26 @@ def stack_for(settings: Settings, handle: StackHandle | None) -> Iterator[StackH
         yield started
 
 
+class StepProgress:
+    """A progress bar's ``on_progress(label, done, total)``, remembering the last label (``where``
+    an interrupted run stopped)."""
+
+    def __init__(self, progress: Progress, task: TaskID) -> None:
+        self.progress, self.task, self.where = progress, task, "starting"
+
+    def __call__(self, label: str, done: int, total: int) -> None:
+        self.where = label
+        self.progress.update(self.task, description=label, completed=done, total=total)
+
+
+@contextmanager
+def step_progress(console: Console, description: str) -> Iterator[StepProgress]:
+    """One bar for a replay or a backfill: step label, bar, steps done of all, time elapsed."""
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        yield StepProgress(progress, progress.add_task(description, total=None))
+
+
 @dataclass
 class ReplayOutcome:
     """What ``replay`` did: the plan for days that already ran, then the report and counts (None
@@ -127,6 +147,21 @@ class ReplayInterrupted(Exception):
         self.days_done = days_done
 
 
+def plan_on_stack(
+    settings: Settings, handle: StackHandle, first_day: date, days: int, force: bool, console: Console
+) -> tuple[DayRuns, DayPlan]:
+    """Point this process at the stack, let what an earlier run left in flight settle, then find
+    which of the days already ran and plan them (``localgcp.day_runs``), saying so."""
+    os.environ.update(handle.env)
+    handle.wait_idle(600)
+    runs = day_runs_for(settings.project, settings.region, handle.env.get("RILLFLOW_WORKFLOWS_HOST", ""))
+    window = [first_day + timedelta(days=i) for i in range(days)]
+    plan = plan_days(first_day, days, runs.find(window), force)
+    for line in plan.describe():
+        console.print(line)
+    return runs, plan
+
+
 def replay(
     settings: Settings,
     first_day: date,
@@ -143,13 +178,7 @@ def replay(
     pipeline started again, so that a replay of days that already ran ends as one run would.
     ``handle``: a stack the caller holds (else the running one, or one started for the call)."""
     with stack_for(settings, handle) as handle:
-        os.environ.update(handle.env)
-        handle.wait_idle(600)  # what an earlier run left in flight settles before we look
-        runs = day_runs_for(settings.project, settings.region, handle.env.get("RILLFLOW_WORKFLOWS_HOST", ""))
-        window = [first_day + timedelta(days=i) for i in range(days)]
-        plan = plan_days(first_day, days, runs.find(window), force)
-        for line in plan.describe():
-            console.print(line)
+        runs, plan = plan_on_stack(settings, handle, first_day, days, force, console)
         if not plan.days:
             return ReplayOutcome(plan)
 
@@ -157,21 +186,7 @@ def replay(
             if day in plan.rerun:
                 runs.rerun(plan.rerun[day])
 
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-        ) as progress:
-            task = progress.add_task("replaying", total=None)
-            where = "starting"
-
-            def on_progress(label: str, done: int, total: int) -> None:
-                nonlocal where
-                where = label
-                progress.update(task, description=label, completed=done, total=total)
-
+        with step_progress(console, "replaying") as progress:
             runner = Replay(
                 load_declaration({"lake_bucket": settings.lake_bucket}),
                 SchedulerClient(handle.function_url, settings.project, settings.region),
@@ -179,13 +194,13 @@ def replay(
                 handle.set_clock,
                 app_events_per_day=app_events_per_day,
                 drain_stream=handle.drain_stream,
-                on_progress=on_progress,
+                on_progress=progress,
                 after_day=after_day,
             )
             try:
                 report = runner.run(plan.first_day, plan.days)
             except KeyboardInterrupt:
-                raise ReplayInterrupted(where, list(runner.days_done)) from None
+                raise ReplayInterrupted(progress.where, list(runner.days_done)) from None
         return ReplayOutcome(plan, report, reconcile(settings, plan.first_day, plan.days, report.totals))
 
 
