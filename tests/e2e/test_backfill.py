@@ -35,10 +35,10 @@ from rillflow.settings import get_settings
 from tests.support import replayed as shared
 from tests.support.state import differences, same_rows
 
-pytestmark = pytest.mark.e2e
-
 FIRST_DAY = shared.FIRST_DAY
 DAYS = int(os.environ.get("RILLFLOW_BACKFILL_TEST_DAYS", shared.DAYS))
+#: a replayed day costs up to about a minute on a busy 2-core machine, and longer runs replay here
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(max(600, 120 * DAYS))]
 
 
 @pytest.fixture(scope="module")
