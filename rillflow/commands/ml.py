@@ -58,7 +58,7 @@ def run_command(pipeline: str, params: tuple[str, ...]) -> None:
 
 @ml_group.group("registry")
 def registry_group() -> None:
-    """The model registry (local SQLite, or Vertex Model Registry when RILLFLOW_ENV=cloud)."""
+    """The model registry of this environment (picked by rillflow.resources: local or Vertex)."""
 
 
 @registry_group.command("list")
