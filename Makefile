@@ -77,10 +77,11 @@ FAST_TESTS := not e2e and not parity and not slow and not service and not browse
 test-fast: $(STAMP) ## Run the unit and logic tests only (no services, browser or emulators; < 2 min)
 	$(PY) -m pytest -m "$(FAST_TESTS)" $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff, mypy and the terraform gates (lint-terraform)
+lint: $(STAMP) ## ruff, mypy, the import contracts (pyproject.toml) and the terraform gates
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	PYTHONPATH=functions $(VENV)/bin/lint-imports --no-cache
 	@$(MAKE) --no-print-directory lint-terraform
 
 # The terraform gates, none of which needs a provider binary or the registry: formatting; every
@@ -133,7 +134,7 @@ lock: ## Re-resolve every dependency to its newest allowed version, reinstall, a
 	$(VENV)/bin/rillflow ml compile
 	@$(MAKE) --no-print-directory setup test
 
-drills: $(STAMP) ## Run the load drills at full volume, print their table and write .drills/results.json
+drills: $(STAMP) ## Run the load and crash drills at full volume, print their table and write .drills/results.json
 	$(PY) -m tests.drills.report
 
 clean: ## Remove local state (.rillflow), benchmark and drill results

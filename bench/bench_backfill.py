@@ -50,7 +50,7 @@ def _history_then_a_day() -> dict[str, Any]:
     per bench process (both ``backfill.days_per_minute`` and ``replay.day_seconds`` read it)."""
     from rich.console import Console
 
-    from localgcp.testing import running_stack
+    from harness.testing import running_stack
     from rillflow.commands.backfill import backfill
     from rillflow.commands.run import replay
     from rillflow.settings import get_settings
@@ -178,7 +178,7 @@ def replay_day_seconds() -> Result:
 
 def _free_ports() -> dict[str, str]:
     """``RILLFLOW_PORT_*`` for a stack beside any other on this machine."""
-    from localgcp.functions_host import free_port
+    from localgcp.services.functions.host import free_port
     from rillflow.settings import Ports
 
     ports = {f"RILLFLOW_PORT_{name.upper()}": str(free_port()) for name in Ports.__dataclass_fields__}

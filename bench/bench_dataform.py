@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bench import Result, benchmark
 from bench.dataform_synth import write_day
-from localgcp.dataform import RunResult, compile_project, run
+from harness.dataform import RunResult, compile_project, run
 from rillflow.settings import Settings, load_settings
 from rillflow.warehouse import DuckDBWarehouse
 from streaming.sinks import HOURLY_SCHEMA

@@ -45,4 +45,4 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
-pytest_plugins = ["localgcp.testing"]
+pytest_plugins = ["harness.testing"]

@@ -7,12 +7,12 @@ matters only in that Pub/Sub comes first (others may publish to it).
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from localgcp.events import EventSink
-from localgcp.services.base import Service, ServiceContext
-from rillflow.settings import LOOPBACK, Settings
+from localgcp.services.base import DEFAULT_REGION, LOOPBACK, Service, ServiceContext
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class ServiceSpec:
     name: str
     module: str
     cls: str
-    #: attribute of :class:`rillflow.settings.Ports`
+    #: the key of this service's port in :attr:`CloudConfig.ports`
     port_name: str
 
 
@@ -32,19 +32,42 @@ SERVICES: tuple[ServiceSpec, ...] = (
 )
 
 
-def data_dir(settings: Settings, name: str) -> Path:
-    """Each service's state lives in ``RILLFLOW_HOME/<service>/``; the lake mirror in ``RILLFLOW_HOME/gcs/``."""
-    path = settings.home / name
+@dataclass(frozen=True)
+class CloudConfig:
+    """The local cloud as its starter wants it: project, region, where state lives and the ports.
+
+    A port missing from ``ports`` (or 0) is picked free at start."""
+
+    project: str
+    home: Path
+    ports: Mapping[str, int]
+    region: str = DEFAULT_REGION
+    project_number: str = ""
+
+    def context(self, name: str, sink: EventSink, port_name: str | None = None) -> ServiceContext:
+        """The context of service ``name``: its state in ``home/<name>/``, its port from ``ports``."""
+        return ServiceContext(
+            LOOPBACK,
+            int(self.ports.get(port_name or name, 0)),
+            data_dir(self.home, name),
+            self.project,
+            sink,
+            self.region,
+            self.project_number,
+        )
+
+
+def data_dir(home: Path, name: str) -> Path:
+    """Each service's state lives in ``home/<service>/``."""
+    path = home / name
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-def build_services(settings: Settings, sink: EventSink, free_ports: bool = False) -> dict[str, Service]:
-    """Instantiate (not start) every service; ``free_ports`` binds port 0 (tests, parallel stacks)."""
+def build_services(config: CloudConfig, sink: EventSink) -> dict[str, Service]:
+    """Instantiate (not start) every service of :data:`SERVICES`."""
     services: dict[str, Service] = {}
     for spec in SERVICES:
         cls = getattr(importlib.import_module(spec.module), spec.cls)
-        port = 0 if free_ports else getattr(settings.ports, spec.port_name)
-        ctx = ServiceContext(LOOPBACK, port, data_dir(settings, spec.name), settings.project, sink)
-        services[spec.name] = cls(ctx)
+        services[spec.name] = cls(config.context(spec.name, sink, spec.port_name))
     return services

@@ -1,7 +1,7 @@
 """``rillflow backfill --from D --days N``: fill N days of history in bulk, through the daily path's code.
 
 Where ``rillflow run`` lives every simulated minute, a backfill does each day's work in bulk
-(``localgcp/backfill.py`` says what maps onto what) and builds the warehouse and the models once
+(``harness/backfill.py`` says what maps onto what) and builds the warehouse and the models once
 at the end, leaving the state a replay of the same days leaves. Days that already ran are
 skipped or done again as ``run`` does; an interrupted backfill resumes where it stopped.
 """
@@ -16,8 +16,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from localgcp.day_runs import LOADED, DayPlan
-from localgcp.reconcile import FlowCount, reconcile
+from harness.day_runs import LOADED, DayPlan
+from harness.reconcile import FlowCount, reconcile
 from rillflow.commands.errors import ExplainedError
 from rillflow.commands.options import DAY, app_events_per_day_option
 from rillflow.commands.run import StackHandle, plan_on_stack, print_reconciliation, stack_for, step_progress
@@ -29,7 +29,7 @@ class BackfillOutcome:
     """The plan for days that already ran, then the report and counts (None when every day had run)."""
 
     plan: DayPlan
-    report: object | None = None  # localgcp.backfill.BackfillReport (imported lazily)
+    report: object | None = None  # harness.backfill.BackfillReport (imported lazily)
     counts: list[FlowCount] = field(default_factory=list)
     loaded: list[date] = field(default_factory=list)
 
@@ -53,7 +53,7 @@ def backfill(
     handle: StackHandle | None = None,
 ) -> BackfillOutcome:
     """Backfill the days on the running stack (or one started for the call), then reconcile."""
-    from localgcp.backfill import PAUSED_TRIGGERS, Backfill
+    from harness.backfill import PAUSED_TRIGGERS, Backfill
 
     with stack_for(settings, handle) as stack:
         _runs, plan = plan_on_stack(settings, stack, first_day, days, force, console)
@@ -82,7 +82,7 @@ def backfill(
 
 def print_backfill_report(report: object, console: Console) -> None:
     """What each step did (totals over the days) and how long it took."""
-    from localgcp.backfill import BackfillReport
+    from harness.backfill import BackfillReport
 
     assert isinstance(report, BackfillReport)
     table = Table(title="What the backfill ran (the daily path's code, in bulk)")
@@ -125,7 +125,7 @@ def backfill_command(first_day: date, days: int, app_events_per_day: int, force:
     Dataform (a full refresh) and the ML pipeline (training) run once at the end. The state is
     what `rillflow run` over the same days leaves. Days that already ran are skipped at the start
     of the window and done again elsewhere (--force: all); running it again after Ctrl-C resumes."""
-    from localgcp.backfill import BackfillError
+    from harness.backfill import BackfillError
 
     console = Console()
     settings = get_settings()

@@ -1,4 +1,4 @@
-"""``rillflow dataform compile|run`` and ``rillflow sql``: thin click front-ends over localgcp.dataform."""
+"""``rillflow dataform compile|run`` and ``rillflow sql``: thin click front-ends over harness.dataform."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def dataform_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="print the compiled graph as JSON")
 def compile_command(project_dir: Path, var_pairs: tuple[str, ...], as_json: bool) -> None:
     """Compile with `dataform compile --json` and summarise the graph."""
-    from localgcp.dataform import compile_project
+    from harness.dataform import compile_project
     from rillflow.settings import get_settings
 
     settings = get_settings()
@@ -97,7 +97,7 @@ def run_command(
     Without ``--vars run_date=YYYY-MM-DD`` the run date is the day the local stack replayed last
     (today when nothing was replayed); the command says which it used.
     """
-    from localgcp.dataform import run
+    from harness.dataform import run
 
     console = Console()
     variables = _parse_vars(var_pairs)

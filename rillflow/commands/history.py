@@ -42,9 +42,9 @@ class Replayed:
 def replayed(settings: Settings) -> Replayed | None:
     """The days the local stack has replayed or backfilled, or None before the first one. The
     latest is the day replayed most recently, else the last day backfilled (a backfill runs no
-    daily pipeline: ``localgcp.backfill`` records its windows beside the executions)."""
-    from localgcp.backfill import backfilled_windows
-    from localgcp.workflows.store import read_arguments
+    daily pipeline: ``harness.backfill`` records its windows beside the executions)."""
+    from harness.backfill import backfilled_windows
+    from localgcp.services.workflows.store import read_arguments
 
     days = []
     for argument in read_arguments(settings.home, DAILY_WORKFLOW):

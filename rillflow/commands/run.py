@@ -15,12 +15,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from localgcp.day_runs import DayPlan, DayRuns, day_runs_for, plan_days
-from localgcp.reconcile import FlowCount, reconcile
-from localgcp.replay import Replay, ReplayReport
-from localgcp.scheduler import SchedulerClient
-from localgcp.stack import LocalStack, client_env, read_state
-from localgcp.triggers import load_declaration
+from harness.day_runs import DayPlan, DayRuns, day_runs_for, plan_days
+from harness.reconcile import FlowCount, reconcile
+from harness.replay import Replay, ReplayReport
+from harness.stack import LocalStack, client_env, read_state
+from harness.triggers import load_declaration
+from localgcp.services.scheduler.service import SchedulerClient
 from rillflow.commands.options import DAY, app_events_per_day_option
 from rillflow.settings import Settings, get_settings
 
@@ -151,7 +151,7 @@ def plan_on_stack(
     settings: Settings, handle: StackHandle, first_day: date, days: int, force: bool, console: Console
 ) -> tuple[DayRuns, DayPlan]:
     """Point this process at the stack, let what an earlier run left in flight settle, then find
-    which of the days already ran and plan them (``localgcp.day_runs``), saying so."""
+    which of the days already ran and plan them (``harness.day_runs``), saying so."""
     os.environ.update(handle.env)
     handle.wait_idle(600)
     runs = day_runs_for(settings.project, settings.region, handle.env.get("RILLFLOW_WORKFLOWS_HOST", ""))
@@ -173,7 +173,7 @@ def replay(
 ) -> ReplayOutcome:
     """Replay the days, then reconcile the batch flows while the stack is still up.
 
-    Days that already ran are found first (``localgcp.day_runs``): the completed ones at the
+    Days that already ran are found first (``harness.day_runs``): the completed ones at the
     head of the window are skipped unless ``force``; any other day that ran is replayed and its
     pipeline started again, so that a replay of days that already ran ends as one run would.
     ``handle``: a stack the caller holds (else the running one, or one started for the call)."""

@@ -39,8 +39,8 @@ def run_command(file: str, data: str | None, env_pairs: tuple[str, ...], time_sc
     """Execute FILE in this process and print its result as JSON."""
     from pathlib import Path
 
-    from localgcp.workflows import DefinitionError, Execution, WorkflowError, load_workflow
-    from localgcp.workflows.service import error_record
+    from localgcp.services.workflows import DefinitionError, Execution, WorkflowError, load_workflow
+    from localgcp.services.workflows.service import error_record
 
     try:
         argument: Any = json.loads(data) if data else None

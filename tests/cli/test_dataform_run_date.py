@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-import localgcp.dataform
-from localgcp.dataform import RunResult
+import harness.dataform
+from harness.dataform import RunResult
 from rillflow.cli import main
 from tests.cli.test_ml_hints import record_replayed_days
 
@@ -24,7 +24,7 @@ def seen_vars(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, str]]:
         seen.append(dict(kwargs["vars"]))
         return RunResult(run_id="r", started_at="now")
 
-    monkeypatch.setattr(localgcp.dataform, "run", fake_run)
+    monkeypatch.setattr(harness.dataform, "run", fake_run)
     return seen
 
 

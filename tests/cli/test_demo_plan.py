@@ -6,7 +6,7 @@ import json
 from datetime import date, timedelta
 from pathlib import Path
 
-from localgcp.reconcile import FlowCount
+from harness.reconcile import FlowCount
 from rillflow.commands.demo import _ml_did, default_days, merge_counts, write_demo_record
 from rillflow.commands.history import milestones
 

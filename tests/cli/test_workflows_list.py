@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from localgcp.events import NullSink
 from localgcp.services.base import ServiceContext
-from localgcp.workflows.service import WorkflowsService
+from localgcp.services.workflows.service import WorkflowsService
 from rillflow.cli import main
 
 #: returns step timings the way workflows/daily_pipeline.yaml does

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from localgcp.dataform import RunResult, compile_project, run
+from harness.dataform import RunResult, compile_project, run
 from rillflow.settings import Settings, load_settings
 from rillflow.warehouse import DuckDBWarehouse
 from streaming.sinks import HOURLY_SCHEMA

@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from localgcp.dataform import compile_project, parse_graph, select
+from harness.dataform import compile_project, parse_graph, select
 from tests.support.dataform import PROJECT_DIR
 
 

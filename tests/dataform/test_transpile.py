@@ -11,8 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from localgcp.dataform.external import parse_external_table, view_select
-from localgcp.dataform.transpile import TranspileError, parse_declare, to_duckdb, to_duckdb_query
+from harness.dataform.external import parse_external_table, view_select
+from harness.dataform.transpile import TranspileError, parse_declare, to_duckdb, to_duckdb_query
 
 
 def one(sql: str, **variables: object) -> object:

@@ -97,7 +97,7 @@ def test_functions_archive_layout(packaged: Packaged) -> None:
     assert tops == {"main.py", "requirements.txt", "rillflow_functions", "rillflow", "contracts"}
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc") or "/tests/" in n]
     # only what main.py needs: no CLI, warehouse, local cloud, streaming or ML code
-    assert not [n for n in names if n.startswith(("rillflow/commands/", "rillflow/startups_api/"))]
+    assert not [n for n in names if n.startswith(("rillflow/commands/", "harness/", "localgcp/"))]
     assert "rillflow/warehouse.py" not in names and "rillflow/cli.py" not in names
 
 
@@ -105,7 +105,16 @@ def test_functions_archive_is_self_contained(packaged: Packaged, tmp_path: Path)
     """Every first-party import of every module in the archive (lazy ones included) resolves in it."""
     with zipfile.ZipFile(packaged.dist / "functions-source.zip") as archive:
         archive.extractall(tmp_path)
-    first_party = {"rillflow", "contracts", "rillflow_functions", "localgcp", "streaming", "ml", "functions"}
+    first_party = {
+        "rillflow",
+        "contracts",
+        "rillflow_functions",
+        "localgcp",
+        "harness",
+        "streaming",
+        "ml",
+        "functions",
+    }
 
     def is_module(dotted: list[str]) -> bool:
         path = tmp_path.joinpath(*dotted)
@@ -143,7 +152,7 @@ def test_image_contexts_carry_only_the_imported_modules(packaged: Packaged) -> N
         assert python == expected, image.name
         assert not [p for p in context.rglob("*") if "__pycache__" in p.parts]
     streaming = {p.name for p in (packaged.dist / "images/streaming").iterdir()}
-    assert "localgcp" not in streaming and "ml" not in streaming
+    assert not {"localgcp", "harness", "ml"} & streaming
 
 
 def test_stale_pipelines_are_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

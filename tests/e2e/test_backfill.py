@@ -28,8 +28,8 @@ from typing import Any
 
 import pytest
 
-from localgcp.day_runs import BACKFILLED, day_runs_for
-from localgcp.testing import running_stack
+from harness.day_runs import BACKFILLED, day_runs_for
+from harness.testing import running_stack
 from rillflow.commands.backfill import BackfillOutcome, backfill
 from rillflow.settings import get_settings
 from tests.support import replayed as shared

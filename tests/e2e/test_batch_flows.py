@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from google.cloud import firestore, storage  # type: ignore[attr-defined]
 
-from localgcp.reconcile import reconcile
-from localgcp.replay import Replay, ReplayReport
-from localgcp.scheduler import Firing, SchedulerClient
-from localgcp.stack import LocalStack
-from localgcp.testing import running_stack, use_stack_env
+from harness.reconcile import reconcile
+from harness.replay import Replay, ReplayReport
+from harness.stack import LocalStack
+from harness.testing import running_stack, use_stack_env
+from localgcp.services.scheduler.service import Firing, SchedulerClient
 from rillflow.generators.startups import StartupUniverse
 
 pytestmark = pytest.mark.e2e

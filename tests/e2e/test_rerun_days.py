@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from localgcp.testing import running_stack
+from harness.testing import running_stack
 from rillflow.commands.run import ReplayOutcome, replay
 from rillflow.settings import get_settings
 from tests.support.replayed import DAYS, EVENTS_PER_DAY, FIRST_DAY, quiet

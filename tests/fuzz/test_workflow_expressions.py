@@ -1,4 +1,4 @@
-"""The Workflows ``${...}`` expression lexer, parser and evaluator (``localgcp.workflows``).
+"""The Workflows ``${...}`` expression lexer, parser and evaluator (``localgcp.services.workflows``).
 
 Properties: any text either parses or raises a ``WorkflowError`` tagged ``ParseError``; literals
 round-trip (render a value as source, parse and evaluate it, get the value back, string escapes
@@ -15,9 +15,9 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from localgcp.workflows.errors import WorkflowError
-from localgcp.workflows.expr_parser import parse_expression, tokenize
-from localgcp.workflows.expressions import Evaluator
+from localgcp.services.workflows.errors import WorkflowError
+from localgcp.services.workflows.lang.expr_parser import parse_expression, tokenize
+from localgcp.services.workflows.lang.expressions import Evaluator
 from tests.fuzz.strategies import fuzz
 
 

@@ -35,8 +35,8 @@ import pyarrow.parquet as pq
 from google.api_core.exceptions import NotFound
 from google.cloud import bigquery
 
-from localgcp.dataform.external import ExternalTable, is_external_table, local_glob, parse_external_table
-from localgcp.dataform.graph import Action, Graph, Target, parse_graph
+from harness.dataform.external import ExternalTable, is_external_table, local_glob, parse_external_table
+from harness.dataform.graph import Action, Graph, Target, parse_graph
 
 
 @dataclass

@@ -23,8 +23,8 @@ import pytest
 from google.cloud import bigquery
 
 from bench.dataform_synth import write_day
-from localgcp.dataform import RunResult, compile_project, parse_graph, run, select
-from localgcp.dataform.graph import Action
+from harness.dataform import RunResult, compile_project, parse_graph, run, select
+from harness.dataform.graph import Action
 from localgcp.services.bigquery import EMULATOR_JOB_RETRY, EMULATOR_RETRY
 from rillflow.settings import Settings, load_settings
 from rillflow.warehouse import BigQueryWarehouse, DuckDBWarehouse

@@ -16,8 +16,8 @@ import pyarrow as pa
 import pytest
 from google.cloud import bigquery
 
-from localgcp.dataform import compile_project
-from localgcp.dataform.transpile import to_duckdb
+from harness.dataform import compile_project
+from harness.dataform.transpile import to_duckdb
 from ml.churn.scoring import SCORES_KEY, SCORES_TABLE
 from rillflow.settings import Settings, load_settings
 from rillflow.warehouse import BigQueryWarehouse, DuckDBWarehouse, Warehouse

@@ -14,7 +14,7 @@ from typing import Any
 
 from rich.console import Console
 
-from localgcp.testing import running_stack
+from harness.testing import running_stack
 from rillflow.commands.run import replay
 from rillflow.settings import get_settings
 from tests.support.state import documents, lake_objects, snapshot

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 SERVICE_FIXTURES = frozenset(
     {
-        # the whole local stack (localgcp/testing.py) and the replay built on it (tests/e2e)
+        # the whole local stack (harness/testing.py) and the replay built on it (tests/e2e)
         "localgcp_stack",
         "replayed_once",
         # one localgcp service in-process: Storage, Firestore, Pub/Sub (tests/localgcp_*, streaming)

@@ -14,7 +14,7 @@ import hcl2
 import pytest
 
 from contracts import avro_schema_text
-from localgcp.triggers import DECLARATION, load_declaration
+from harness.triggers import DECLARATION, load_declaration
 
 ROOT = Path(__file__).resolve().parents[2]
 TF = ROOT / "terraform"

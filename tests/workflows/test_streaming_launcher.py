@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from localgcp.connectors.dataflow import PREFIX, LocalDataflow
-from localgcp.workflows import Execution
-from localgcp.workflows.connectors import ConnectorRegistry
-from localgcp.workflows.parser import load_workflow
+from harness.connectors.dataflow import PREFIX, LocalDataflow
+from localgcp.services.workflows import Execution
+from localgcp.services.workflows.connectors import ConnectorRegistry
+from localgcp.services.workflows.lang.parser import load_workflow
 from rillflow.warehouse import _ident
 from streaming.sinks import WarehouseTarget
 

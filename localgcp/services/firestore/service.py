@@ -139,11 +139,7 @@ class FirestoreService:
         self, ctx: ServiceContext, location: str | None = None, history_seconds: float | None = None
     ) -> None:
         self.ctx = ctx
-        if location is None:
-            from rillflow.settings import get_settings
-
-            location = get_settings().region
-        self.location = location
+        self.location = location or ctx.region
         if history_seconds is None:
             # localgcp's own emulator knob (LOCALGCP_*, like LOCALGCP_PUBSUB_*), not a Rillflow setting
             history_seconds = float(os.environ.get(HISTORY_ENV, DEFAULT_RETENTION_SECONDS))

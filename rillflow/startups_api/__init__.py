@@ -1,6 +1,0 @@
-"""The local "external startups API": paged, keyed, rate-limited, occasionally failing."""
-
-from rillflow.startups_api.app import Response, StartupsApi
-from rillflow.startups_api.server import StartupsApiServer, serve
-
-__all__ = ["Response", "StartupsApi", "StartupsApiServer", "serve"]
