@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import click
 import requests
 
-from localgcp.stack import read_state
+from harness.stack import read_state
 from rillflow.settings import get_settings
 
 
@@ -24,6 +26,43 @@ def _running_state() -> dict | None:
     except requests.RequestException:
         return None
     return state
+
+
+#: what a child process of the stack runs (``/proc/<pid>/cmdline``), to know a leftover by
+LEFTOVER_MARKS = (b"fake-gcs-server", b"functions-framework", b"streaming.pipeline")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def end_leftovers(state: dict) -> list[int]:
+    """After ``python -m harness serve`` died without stopping (SIGKILL, OOM): end the child
+    processes its state file lists that still run (fake-gcs-server keeps running; a function or a
+    drain dies with its parent), so a new stack starts clean. A pid counts only while its command
+    line is still one of the stack's (a pid the system gave to something else is left alone)."""
+    ended = []
+    for row in state.get("processes") or []:
+        pid = row.get("pid")
+        if row.get("kind") != "process" or not pid or pid == state.get("pid"):
+            continue
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if any(mark in cmdline for mark in LEFTOVER_MARKS):
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except ProcessLookupError:
+                continue
+            ended.append(int(pid))
+    return ended
 
 
 @click.group("local")
@@ -41,7 +80,14 @@ def up(foreground: bool, no_functions: bool, timeout: float) -> None:
     if _running_state():
         click.echo(f"already running (state in {settings.home})")
         return
-    args = [sys.executable, "-m", "localgcp", "serve"] + (["--no-functions"] if no_functions else [])
+    stale = read_state(settings.home)
+    if stale and not _alive(int(stale["pid"])):
+        ended = end_leftovers(stale)
+        (settings.home / "stack.json").unlink(missing_ok=True)
+        click.echo(
+            f"the last stack (pid {stale['pid']}) died; ended what it left running: {ended or 'nothing'}"
+        )
+    args = [sys.executable, "-m", "harness", "serve"] + (["--no-functions"] if no_functions else [])
     if foreground:
         raise SystemExit(subprocess.call(args))
     settings.home.mkdir(parents=True, exist_ok=True)
@@ -76,6 +122,7 @@ def down() -> None:
     try:
         os.kill(int(state["pid"]), signal.SIGTERM)
     except ProcessLookupError:
+        end_leftovers(state)
         click.echo("not running (stale state removed)")
         (get_settings().home / "stack.json").unlink(missing_ok=True)
         return
@@ -87,13 +134,33 @@ def down() -> None:
 
 
 @local_group.command("status")
-def status() -> None:
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="every process of the stack (name, kind, pid, port, state, restarts) and the router's counters, as JSON",
+)
+def status(as_json: bool) -> None:
     """Addresses of every service and the router's counters."""
     state = _running_state()
     if not state:
-        click.echo("not running: start it with `rillflow local up`")
+        if as_json:
+            click.echo(json.dumps({"running": False, "processes": []}))
+        else:
+            click.echo("not running: start it with `rillflow local up`")
         raise SystemExit(1)
     live = requests.get(f"{state['control']}/status", timeout=5).json()
+    if as_json:
+        keys = ("project", "home", "control", "processes", "router", "pending_events", "paused_triggers")
+        click.echo(json.dumps({"running": True, **{k: live.get(k) for k in keys}}, indent=2))
+        return
+    for row in live.get("processes", []):
+        if row["kind"] == "process" or row["state"] != "up":
+            where = f"port {row['port']}" if row.get("port") else ""
+            restarts = f"restarts={row['restarts']}" if row.get("restarts") else ""
+            click.echo(
+                f"{row['name']:<28} pid {row['pid'] or '-':<8} {row['state']:<5} {where} {restarts}".rstrip()
+            )
     for name, address in live["services"].items():
         click.echo(f"{name:<12} {address}")
     for name, url in live["functions"].items():

@@ -34,6 +34,8 @@ class Figures:
     lost: int = 0
     doubled: int = 0
     duplicates_delivered: int = 0
+    #: processes the drill killed with SIGKILL (crash drills)
+    killed: int = 0
     crashes: int = 0
     throughput: float = 0.0
     throughput_unit: str = ""

@@ -25,6 +25,7 @@ COLUMNS = (
     ("lost", "lost"),
     ("doubled", "doubled"),
     ("dup. delivered", "duplicates_delivered"),
+    ("killed", "killed"),
     ("crashes", "crashes"),
     ("throughput", "throughput"),
     ("result", "outcome"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -25,10 +26,12 @@ import requests
 from google.cloud import firestore, pubsub_v1, storage  # type: ignore[attr-defined]
 from google.cloud.workflows.executions_v1.types import Execution
 
-from localgcp.replay import Replay
-from localgcp.scheduler import SchedulerClient
-from localgcp.stack import LocalStack
-from localgcp.testing import running_stack, use_stack_env
+from harness.replay import Replay
+from harness.stack import LocalStack
+from harness.testing import running_stack, use_stack_env
+from localgcp.services.functions.oidc import Issuer
+from localgcp.services.scheduler.service import SchedulerClient
+from localgcp.services.workflows.stdlib.http import SERVICE_ACCOUNT_ENV as WORKFLOWS_ACCOUNT_ENV
 from rillflow.warehouse import DuckDBWarehouse
 from rillflow.workflows_client import executions_client
 from streaming.sinks import APP_EVENT_SCHEMA
@@ -140,9 +143,15 @@ class _FlakyProxy:
                     self.send_response(503)
                     self.end_headers()
                     return
-                resp = requests.post(
-                    target, data=body, headers={"Content-Type": "application/json"}, timeout=300
-                )
+                # the workflow's ID token names this proxy as its audience: the function's front
+                # takes one for its own URL, minted for the same caller (the workflows' account)
+                issuer, caller = Issuer.from_env(), os.environ[WORKFLOWS_ACCOUNT_ENV]
+                assert issuer is not None
+                headers = {
+                    "Content-Type": "application/json",
+                    "Authorization": f"Bearer {issuer.mint(target, caller)}",
+                }
+                resp = requests.post(target, data=body, headers=headers, timeout=300)
                 self.send_response(resp.status_code)
                 self.send_header("Content-Type", resp.headers.get("Content-Type", "application/json"))
                 self.end_headers()

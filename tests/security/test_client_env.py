@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from localgcp.stack import API_KEY_FILE, client_env
+from harness.stack import API_KEY_FILE, client_env
 from rillflow.settings import get_settings
 
 

@@ -5,7 +5,11 @@
 * the startups API refuses a request without its key or with a wrong one, and the ingest
   function's own client gets data with the right one;
 * after a replayed day that runs the startups ingest, the API key's value is in no file under
-  ``RILLFLOW_HOME`` (logs, JSON state, SQLite, DuckDB, Parquet, lake objects) but the key file.
+  ``RILLFLOW_HOME`` (logs, JSON state, SQLite, DuckDB, Parquet, lake objects) but the key file;
+  nor is the stack's ID-token signing key (its file: mode 0600);
+* every function refuses a request without a valid ID token for its URL (401) or from a caller
+  terraform does not make an invoker (403), while the scheduler's, the router's and the
+  workflows' calls of the replayed day all passed.
 
 The key is a distinctive random value written into the stack's key file before it starts, so a
 leak is found wherever it lands and no other byte sequence can match it by chance.
@@ -28,8 +32,9 @@ import pytest
 import requests
 from rich.console import Console
 
-from localgcp.stack import LocalStack
-from localgcp.testing import running_stack, use_stack_env
+from harness import identities
+from harness.stack import OIDC_KEY_FILE, LocalStack
+from harness.testing import running_stack, use_stack_env
 from rillflow.commands.run import ReplayOutcome, replay
 from rillflow.settings import get_settings
 from tests.security import proc_sockets
@@ -56,6 +61,13 @@ SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
 class Secured:
     stack: LocalStack
     key: str
+    #: requests the functions' fronts refused during the replay (the scheduler, router, workflows)
+    refused_in_replay: int = -1
+
+
+def _refused(stack: LocalStack) -> int:
+    assert stack.functions is not None and stack.functions.fronts
+    return sum(front.refused for front in stack.functions.fronts.values())
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +85,9 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Secured]:
 @pytest.fixture(scope="module")
 def replayed(secured: Secured) -> ReplayOutcome:
     use_stack_env(secured.stack)
+    before = _refused(secured.stack)
     outcome = replay(get_settings(), DAY, 1, EVENTS_PER_DAY, Console(file=io.StringIO(), width=200))
+    secured.refused_in_replay = _refused(secured.stack) - before
     assert outcome.report is not None
     assert all(c.ok for c in outcome.counts), [c.line() for c in outcome.counts]
     return outcome
@@ -160,6 +174,59 @@ def test_no_secret_is_written_under_the_state_directory(secured: Secured, replay
     assert status.ok and secured.key not in status.text
 
 
+def test_the_id_token_signing_key_stays_in_its_file(secured: Secured, replayed: ReplayOutcome) -> None:
+    home = secured.stack.settings.home
+    key_file = home / OIDC_KEY_FILE
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    pem = key_file.read_text()
+    # the key's base64 body, line by line: no file holds any of it, nor does the control endpoint
+    lines = {f"signing key line {i}": line for i, line in enumerate(pem.splitlines()) if "-----" not in line}
+    assert len(lines) > 10
+    assert _leaks(home, lines, {key_file}) == []
+    status = requests.get(f"{secured.stack.control_url}/status", timeout=10).text
+    assert not any(line in status for line in lines.values())
+
+
+# --- ID tokens on the functions ---------------------------------------------------------------
+def test_the_replayed_days_calls_all_carried_valid_id_tokens(
+    secured: Secured, replayed: ReplayOutcome
+) -> None:
+    router = secured.stack.router
+    assert router is not None and router.stats.delivered > 0 and router.stats.dead_lettered == 0
+    assert (
+        replayed.report is not None and replayed.report.calls.get("export_sales", 0) == 0
+    )  # workflow-called
+    assert secured.refused_in_replay == 0
+
+
+def test_functions_refuse_calls_without_a_valid_id_token(secured: Secured) -> None:
+    stack = secured.stack
+    assert stack.functions is not None and stack.issuer is not None
+    project = stack.settings.project
+    scheduler = identities.scheduler_account(project)
+    before = _refused(stack)
+    calls = 0
+    for name in stack.declaration.functions:
+        url = stack.function_url(name)
+        other = stack.function_url("generate_sales" if name != "generate_sales" else "export_sales")
+        for header, status in (
+            (None, 401),
+            ("Bearer not-a-token", 401),
+            (f"Bearer {stack.issuer.mint(other, scheduler)}", 401),  # another function's audience
+            (f"Bearer {stack.issuer.mint(url, f'intruder@{project}.iam.gserviceaccount.com')}", 403),
+        ):
+            headers = {"Authorization": header} if header else {}
+            resp = requests.post(url, json={}, headers=headers, timeout=30)
+            assert resp.status_code == status, (
+                name,
+                header and header[:20],
+                resp.status_code,
+                resp.text[:200],
+            )
+            calls += 1
+    assert _refused(stack) - before == calls  # refused at the front: none reached a function
+
+
 # --- listeners ---------------------------------------------------------------------------------
 def _port(address: str) -> int:
     """The port of ``host:port`` or of a URL."""
@@ -199,5 +266,6 @@ def test_every_listener_of_the_stack_binds_loopback(secured: Secured) -> None:
     assert stack.functions is not None and stack.functions.processes
     for name, process in stack.functions.processes.items():
         assert process.proc is not None
-        owners = {item.pid for item in listeners if item.port == process.port}
+        owners = {item.pid for item in listeners if item.port == process.backend_port}
         assert owners and owners <= proc_sockets.process_tree(process.proc.pid), (name, owners)
+        assert process.backend_port in ports and process.port in ports  # and its ID-token front

@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow.parquet as pq
 from google.cloud import firestore  # type: ignore[attr-defined]
 
-from localgcp.reconcile import latest_manifest_entries
+from harness.reconcile import latest_manifest_entries
 from rillflow.settings import get_settings
 from rillflow.warehouse import DuckDBWarehouse
 

@@ -1,0 +1,46 @@
+"""``copies``: every event delivered that many times, as separate deliveries (the duplicates drill)."""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from harness.triggers import load_declaration
+from localgcp.services.eventarc.router import COPIES_ENV, EventRouter
+from tests.localgcp_eventarc.test_unreachable import _event
+
+
+@pytest.mark.parametrize("copies", [1, 2, 3])
+def test_every_event_is_delivered_copies_times(
+    tmp_path: Path, copies: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server API
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            ids.append(self.headers["ce-id"])
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv(COPIES_ENV, str(copies))  # the default a stack's router takes
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    router = EventRouter(load_declaration({"lake_bucket": "lake"}), lambda fn: url, tmp_path / "dl.jsonl")
+    try:
+        first, second = _event(), _event()
+        router.emit(first)
+        router.emit(second)
+        assert router.wait_idle(20)
+    finally:
+        router.stop()
+        server.shutdown()
+    assert sorted(ids) == sorted([first["id"]] * copies + [second["id"]] * copies)
+    assert router.stats.delivered == 2 * copies and router.stats.received == 2
