@@ -22,7 +22,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
-from ml.churn.features import CATEGORICAL_FEATURES, NUMERIC_FEATURES
+from ml.churn.features import CATEGORICAL_FEATURES, MODEL_NUMERIC
 from ml.threads import ml_threads
 
 ALGORITHMS = ("hgb", "logreg", "rfm_logreg", "recency_logreg")
@@ -37,7 +37,7 @@ BASELINE_COLUMNS = {
 
 def build_model(algorithm: str, seed: int = 0) -> Pipeline:
     """An unfitted scikit-learn pipeline taking :func:`ml.churn.features.feature_matrix` frames."""
-    num, cat = list(NUMERIC_FEATURES), list(CATEGORICAL_FEATURES)
+    num, cat = list(MODEL_NUMERIC), list(CATEGORICAL_FEATURES)
     if algorithm == "hgb":
         encode = ColumnTransformer(
             [

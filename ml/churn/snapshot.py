@@ -38,6 +38,8 @@ FEATURES_SCHEMA = pa.schema(
         ("page_views_30d", pa.int64()),
         ("add_to_cart_30d", pa.int64()),
         ("days_since_last_session", pa.int64()),
+        ("sessions_90d", pa.int64()),
+        ("last_gap_days", pa.int64()),
         ("customer_segment", pa.string()),
         ("customer_country", pa.string()),
         ("label_churn_30d", pa.int64()),

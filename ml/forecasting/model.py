@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ import torch
 from torch import nn
 
 from ml.forecasting.backtest import Predictive
+from ml.forecasting.calendar import KnownEvents
 from ml.forecasting.metrics import MEAN_FLOOR
 from ml.forecasting.readiness import EARLY_STOPPING_HOURS, TRAIN_MIN_HISTORY_WEEKS, WEEK_HOURS
 from ml.protocol import FORECAST
@@ -46,12 +48,14 @@ WEEK = WEEK_HOURS
 class ForecasterConfig:
     horizon: int = FORECAST.horizon
     weeks: int = 6
-    hidden: int = 32
-    embed_dim: int = 4
+    #: a small MLP without a per-series embedding (0): with hundreds of sparse series an embedding
+    #: memorises each series' noise within an epoch (measured: bench sparse regime, issue 20)
+    hidden: int = 16
+    embed_dim: int = 0
     epochs: int = FORECAST.epochs
     batch_size: int = 16384
-    lr: float = 5e-3
-    weight_decay: float = 1e-2
+    lr: float = 2e-3
+    weight_decay: float = 0.1
     #: the last hours of the training data held out (as targets) for early stopping; 0 disables
     val_hours: int = EARLY_STOPPING_HOURS
     origin_stride: int = 7
@@ -67,6 +71,15 @@ class ForecasterConfig:
     #: one with the lower Poisson deviance on its training targets)
     offset: str = "auto"
     keys: list[list[str]] = field(default_factory=list)
+    #: where ``fit`` trains ("cuda" on a GPU machine: ``ml.training.forecaster_job`` picks it);
+    #: the fitted net goes back to the CPU, where ``predict``/``save`` work
+    device: str = "cpu"
+    #: the company's release/campaign calendar as known-future inputs (:class:`ml.forecasting.
+    #: calendar.KnownEvents`): the app-event generator's plan for this seed; None: not known
+    known_events_seed: int | None = None
+    #: the linear path's inputs: "all" features, or "calendar" (the known-in-advance ones only:
+    #: holidays, campaigns, releases — see :data:`CALENDAR_FEATURES`)
+    linear_inputs: str = "all"
 
     #: training origins need this many weeks of history (None: ``weeks``, so every training row's
     #: weekly mean is as precise as at forecast time; fewer admits more target hours, so less overfit)
@@ -84,6 +97,16 @@ class ForecasterConfig:
     def context(self) -> SeriesContext:
         return SeriesContext.of([tuple(k) for k in self.keys])  # type: ignore[misc]
 
+    def events(self) -> KnownEvents | None:
+        if self.known_events_seed is None or not self.keys:
+            return None
+        return _known_events(int(self.known_events_seed), self.context().countries)
+
+
+@lru_cache(maxsize=8)
+def _known_events(seed: int, countries: tuple[str, ...]) -> KnownEvents:
+    return KnownEvents.from_generator(seed, countries)
+
 
 @dataclass(frozen=True)
 class SeriesContext:
@@ -93,6 +116,7 @@ class SeriesContext:
     country: np.ndarray
     platform: np.ndarray
     countries: tuple[str, ...]
+    platforms: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, keys: list[tuple[str, str]]) -> SeriesContext:
@@ -102,10 +126,14 @@ class SeriesContext:
             np.array([countries.index(k[0]) for k in keys], dtype=np.int64),
             np.array([platforms.index(k[1]) for k in keys], dtype=np.int64),
             countries,
+            tuple(platforms),
         )
 
 
-N_FEATURES = 19
+N_FEATURES = 25
+#: indices of the known-in-advance inputs: holiday of the target hour and a week before, the share
+#: of holidays in the last two weeks, the campaign and release inputs of :class:`KnownEvents`
+CALENDAR_FEATURES = (15, 16, 19, 20, 21, 22, 23, 24)
 #: index of log1p(the country's pooled same-hour mean) among the features
 POOLED_FEATURE = 13
 
@@ -179,6 +207,7 @@ def design(  # type: ignore[no-untyped-def]
     groups: np.ndarray | None = None,
     context: SeriesContext | None = None,
     offset_kind: str = "local_profile",
+    events: KnownEvents | None = None,
 ):
     """Features (n_o, H, S, F), the log offset (n_o, H, S) and target indices (n_o, H) for these origins.
 
@@ -190,7 +219,11 @@ def design(  # type: ignore[no-untyped-def]
     the target hour and of the hour a week before it (local time), and the pooled recent lifts: the
     last 24 h against the last week's daily mean over the series' platform and over its country
     (an app release moves a platform everywhere, a campaign a country's every platform: pooled, the
-    sparse series see them through the noise).
+    sparse series see them through the noise), and the share of the last two weeks spent on
+    holidays (they lift the level the offset is estimated on). ``events`` (the company's release
+    and campaign calendar) adds the campaign share of the target hour and of the last two weeks
+    (the series' country), and the decayed release activity of the target hour (half-lives 12 h
+    and 36 h) and of the last week (the series' platform); without it those inputs are zero.
     """
     y = np.asarray(values, dtype=np.float64)
     n_t, n_s = y.shape
@@ -238,6 +271,24 @@ def design(  # type: ignore[no-untyped-def]
         flags = holiday_flags(context.countries, span)[:, context.country]  # (span, S)
         at = (th - span[0]).astype(np.int64)
         holiday, holiday_lag = flags[at], flags[at - WEEK]
+        origin_h = hours_epoch_h[0] + oi  # (n_o,) epoch hour of each origin
+        back = np.arange(int(origin_h.min()) - 2 * WEEK + 1, int(th.max()) + 1)
+        window = origin_h[:, None] - back[0] - np.arange(2 * WEEK)[None, :]  # (n_o, 336) into back
+        hol_back = holiday_flags(context.countries, back)[:, context.country]
+        holiday_recent = hol_back[window].mean(axis=1)  # (n_o, S)
+        at_back = (th - back[0]).astype(np.int64)
+        known = np.zeros((5, *shape))
+        if events is not None:
+            camp = events.campaign_share(context.countries, back)[:, context.country]  # (back, S)
+            known[0] = camp[at_back]
+            known[1] = camp[window].mean(axis=1)[:, None, :]
+
+            def decay(half_life: float) -> np.ndarray:
+                return events.release_decay(context.platforms, back, half_life)[:, context.platform]
+
+            known[2] = decay(12.0)[at_back]
+            known[3] = decay(36.0)[at_back]
+            known[4] = decay(24.0)[window[:, :WEEK]].mean(axis=1)[:, None, :]
         sum24 = csum[oi + 1] - csum[np.clip(oi - 23, 0, None)]
         sum168 = csum[oi + 1] - csum[np.clip(oi - 167, 0, None)]
         lifts = [_pooled_lift(sum24, sum168, context.platform), _pooled_lift(sum24, sum168, context.country)]
@@ -250,6 +301,8 @@ def design(  # type: ignore[no-untyped-def]
     else:
         holiday = holiday_lag = np.zeros(shape)
         lifts = [np.zeros((len(oi), n_s))] * 2
+        holiday_recent = np.zeros((len(oi), n_s))
+        known = np.zeros((5, *shape))
     feats = np.concatenate(
         [
             np.broadcast_to(cal[:, :, None, :], (*shape, cal.shape[-1])),
@@ -267,6 +320,8 @@ def design(  # type: ignore[no-untyped-def]
                     holiday_lag,
                     np.broadcast_to(lifts[0][:, None, :], shape),
                     np.broadcast_to(lifts[1][:, None, :], shape),
+                    np.broadcast_to(holiday_recent[:, None, :], shape),
+                    *known,
                 ],
                 axis=-1,
             ),
@@ -277,20 +332,44 @@ def design(  # type: ignore[no-untyped-def]
 
 
 class PoissonForecastNet(nn.Module):
-    def __init__(self, n_series: int, n_features: int, hidden: int, embed_dim: int) -> None:
+    def __init__(
+        self, n_series: int, n_features: int, hidden: int, embed_dim: int, linear_inputs: str = "all"
+    ) -> None:
         super().__init__()
-        self.embed = nn.Embedding(n_series, embed_dim)
+        idx = list(CALENDAR_FEATURES) if linear_inputs == "calendar" else list(range(n_features))
+        self.register_buffer("linear_idx", torch.tensor(idx, dtype=torch.long), persistent=False)
+        self.embed = nn.Embedding(n_series, embed_dim) if embed_dim else None
         head = nn.Linear(hidden, 1)
         # a zero head: the untrained net forecasts exactly the multi-week same-hour mean (the offset)
         nn.init.zeros_(head.weight)
         nn.init.zeros_(head.bias)
-        self.mlp = nn.Sequential(
-            nn.Linear(n_features + embed_dim, hidden), nn.GELU(), nn.Linear(hidden, hidden), nn.GELU(), head
+        #: hidden = 0: the linear path alone (a Poisson GLM on the offset)
+        self.mlp = (
+            nn.Sequential(
+                nn.Linear(n_features + embed_dim, hidden),
+                nn.GELU(),
+                nn.Linear(hidden, hidden),
+                nn.GELU(),
+                head,
+            )
+            if hidden
+            else None
         )
+        # a linear (log-link GLM) path beside the MLP, also zero-initialised: the known-in-advance
+        # effects (holiday, campaign, release lifts) are close to multiplicative, so a few weights
+        # learn them from few effective samples where the MLP alone would fit noise first
+        self.linear = nn.Linear(len(idx), 1)
+        nn.init.zeros_(self.linear.weight)
+        nn.init.zeros_(self.linear.bias)
 
     def forward(self, feats: torch.Tensor, series: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
         """Log-rate per row."""
-        return offset + self.mlp(torch.cat([feats, self.embed(series)], dim=-1)).squeeze(-1)
+        idx: torch.Tensor = self.linear_idx  # type: ignore[assignment]
+        out = offset + self.linear(feats[:, idx]).squeeze(-1)
+        if self.mlp is not None:
+            inputs = feats if self.embed is None else torch.cat([feats, self.embed(series)], dim=-1)
+            out = out + self.mlp(inputs).squeeze(-1)
+        return out
 
 
 def _epoch_hours(hours: Any) -> np.ndarray:
@@ -324,6 +403,7 @@ class Forecaster:
             cfg.groups(),
             cfg.context(),
             "country_mean" if cfg.offset == "country_mean" else "local_profile",
+            cfg.events(),
         )
         target = values[t]  # (n_o, H, S)
         if cfg.offset == "auto":
@@ -335,10 +415,11 @@ class Forecaster:
             )
             if cfg.offset == "country_mean":
                 offset = country.astype(np.float32)
-        x = torch.from_numpy(feats.reshape(-1, feats.shape[-1]))
-        off = torch.from_numpy(offset.reshape(-1))
-        y = torch.from_numpy(target.reshape(-1).astype(np.float32))
-        series = torch.from_numpy(np.broadcast_to(np.arange(n_s), target.shape).reshape(-1).copy())
+        dev = torch.device(cfg.device)
+        x = torch.from_numpy(feats.reshape(-1, feats.shape[-1])).to(dev)
+        off = torch.from_numpy(offset.reshape(-1)).to(dev)
+        y = torch.from_numpy(target.reshape(-1).astype(np.float32)).to(dev)
+        series = torch.from_numpy(np.broadcast_to(np.arange(n_s), target.shape).reshape(-1).copy()).to(dev)
         # Early stopping on the last week of TARGET hours (disjoint from the training targets): the
         # net only keeps a correction to the weekly-mean offset that helps on unseen hours; on a
         # stationary process that may well be none (epoch 0, the zero head).
@@ -348,11 +429,14 @@ class Forecaster:
             if cfg.val_hours
             else torch.zeros(len(y), dtype=torch.bool)
         )
+        is_val = is_val.to(dev)
         train_idx = torch.nonzero(~is_val).squeeze(1)
         val_idx = torch.nonzero(is_val).squeeze(1)
         torch.manual_seed(cfg.seed)
         torch.set_num_threads(ml_threads())
-        self.net = PoissonForecastNet(n_s, feats.shape[-1], cfg.hidden, cfg.embed_dim)
+        self.net = PoissonForecastNet(n_s, feats.shape[-1], cfg.hidden, cfg.embed_dim, cfg.linear_inputs).to(
+            dev
+        )
         opt = torch.optim.AdamW(self.net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         # at least ~32 steps an epoch: small fits (few series) would barely move with a large batch
         batch = max(512, min(cfg.batch_size, len(train_idx) // 32))
@@ -362,7 +446,7 @@ class Forecaster:
         # Poisson NLL per row, weighted by 1/(series mean) so that every series counts alike in
         # relative terms (unweighted, the largest country dominates and small series pay for it).
         level = np.maximum(values.mean(axis=0), 1e-3)
-        weight = torch.from_numpy((1.0 / level).astype(np.float32))[series]
+        weight = torch.from_numpy((1.0 / level).astype(np.float32)).to(dev)[series]
         weight = weight / weight.mean()
 
         def nll(idx: torch.Tensor) -> torch.Tensor:
@@ -378,7 +462,7 @@ class Forecaster:
         gen = torch.Generator().manual_seed(cfg.seed)
         loss = torch.tensor(float("nan"))
         for epoch in range(1, cfg.epochs + 1):
-            perm = train_idx[torch.randperm(len(train_idx), generator=gen)]
+            perm = train_idx[torch.randperm(len(train_idx), generator=gen).to(dev)]
             for start in range(0, len(perm), batch):
                 opt.zero_grad()
                 loss = nll(perm[start : start + batch])
@@ -391,6 +475,7 @@ class Forecaster:
                 best_state = {k: v.clone() for k, v in self.net.state_dict().items()}
         self.net.load_state_dict(best_state)
         cfg.dispersion = self._dispersion(x, series, off, y, val_idx) if len(val_idx) else 0.0
+        self.net.to("cpu")
         return {
             "train_poisson_nll": float(loss.detach()),
             "val_poisson_nll": best_loss,
@@ -445,6 +530,7 @@ class Forecaster:
             self.config.groups(),
             self.config.context(),
             "country_mean" if self.config.offset == "country_mean" else "local_profile",
+            self.config.events(),
         )
         n_s = history.shape[1]
         if offset_only:
@@ -483,7 +569,9 @@ class Forecaster:
         if meta.get("kind") != KIND:
             raise ValueError(f"{directory} holds a {meta.get('kind')!r} model, not a {KIND}")
         cfg = ForecasterConfig(**meta["config"])
-        net = PoissonForecastNet(len(cfg.keys), int(meta["n_features"]), cfg.hidden, cfg.embed_dim)
+        net = PoissonForecastNet(
+            len(cfg.keys), int(meta["n_features"]), cfg.hidden, cfg.embed_dim, cfg.linear_inputs
+        )
         net.load_state_dict(torch.load(Path(directory) / meta["model_file"], weights_only=True))
         return cls(cfg, net)
 

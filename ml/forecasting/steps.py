@@ -17,7 +17,7 @@ from ml.forecasting.model import Forecaster, ForecasterConfig
 from ml.forecasting.readiness import PREDICT_MIN_HOURS
 from ml.forecasting.series import SeriesMatrix, to_matrix
 from ml.protocol import FORECAST, ForecastProtocol
-from ml.readiness import lineage_of, no_champion_reason, skipped
+from ml.readiness import no_champion_reason, skipped
 from ml.registry import CHAMPION, ModelRegistry, get_registry
 from rillflow.warehouse import Warehouse, get_warehouse
 
@@ -104,21 +104,15 @@ def forecast_table(
     )
 
 
-def train_step(
-    series_path: Path,
-    model_dir: Path,
-    lineage: dict[str, Any],
-    config: ForecasterConfig,
-    model_name: str = MODEL_NAME,
-    registry: ModelRegistry | None = None,
-) -> dict[str, Any]:
-    """Train + backtest, save the model directory, register it and move ``champion`` onto it."""
+def fit_model(series_path: Path, model_dir: Path, config: ForecasterConfig) -> dict[str, Any]:
+    """Train + backtest on a series snapshot and save the model directory; returns the metrics.
+
+    What the Vertex CustomJob runs (``ml.training.forecaster_job``); registering the model is the
+    launching step's (``ml.training.steps``).
+    """
     forecaster, metrics = train_and_backtest(read_series(series_path), config)
     forecaster.save(Path(model_dir), metrics)
-    version = (registry or get_registry()).register(
-        model_name, Path(model_dir), metrics, lineage_of(lineage), aliases=[CHAMPION]
-    )
-    return {"metrics": metrics, "model_version": version.version}
+    return metrics
 
 
 def predict_step(
@@ -133,10 +127,7 @@ def predict_step(
     Without a champion, or with less than :data:`PREDICT_MIN_HOURS` of series, nothing is written
     and the result says ``skipped`` and why.
     """
-    reg = registry or get_registry()
-    champion = reg.get(model_name, alias=CHAMPION)
-    if champion is None:
-        return skipped(no_champion_reason(model_name, "forecast"))
+    # the snapshot's own checks first: no registry call when there is nothing to forecast from
     rows = pq.read_table(series_path)
     if rows.num_rows == 0:
         return skipped("the series snapshot is empty: nothing to forecast from")
@@ -146,6 +137,10 @@ def predict_step(
             f"the series snapshot has {len(matrix.hours)} hours; a forecast needs at least "
             f"{PREDICT_MIN_HOURS} (the weekly lag of every target hour)"
         )
+    reg = registry or get_registry()
+    champion = reg.get(model_name, alias=CHAMPION)
+    if champion is None:
+        return skipped(no_champion_reason(model_name, "forecast"))
     forecaster = Forecaster.load(reg.local_artifacts(champion))
     table = forecast_table(forecaster, matrix, horizon, model_name, champion.version)
     written = (warehouse or get_warehouse()).write(

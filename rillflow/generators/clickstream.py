@@ -1,8 +1,9 @@
 """Website clickstream: ~1000 events per UTC day, grouped into sessions with shopping funnels.
 
 Logged-in sessions belong to real customers of the :class:`SalesModel`; who visits is weighted
-by the customer's purchase rate, and churned customers visit rarely, so engagement carries
-signal about churn. Every event validates against ``contracts/clickstream_event.schema.json``.
+by the customer's purchase rate and state: active customers at full engagement, disengaging ones
+(the weeks before churn) at :data:`~rillflow.generators.sales.DISENGAGED_VISITS` of it, churned
+ones rarely, so engagement — and its decline — carries signal about churn. Every event validates against ``contracts/clickstream_event.schema.json``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from rillflow.generators.sales import SalesModel
+from rillflow.generators.sales import DISENGAGED_VISITS, SalesModel
 
 EVENTS_PER_DAY = 1000
 SITE = "https://shop.rillflow.dev"
@@ -40,6 +41,8 @@ ANON_COUNTRIES = ("US", "GB", "DE", "FR", "ES", "IT", "NL", "JP", "BR", "IN", "C
 LOGGED_IN_SHARE = 0.45
 #: relative visit propensity of a churned customer compared with an alive one of the same rate
 CHURNED_VISIT_FACTOR = 0.03
+#: visit propensity ∝ purchase rate ** this power (heavy buyers visit more, not proportionally more)
+VISIT_RATE_POWER = 1.0
 
 
 def _session_events(rng: np.random.Generator, logged_in: bool, products: list[str]) -> list[dict[str, Any]]:
@@ -73,10 +76,14 @@ def clickstream_for_day(d: date, seed: int, sales_model: SalesModel) -> list[dic
     rng = np.random.default_rng([int(seed), 0xC11C, d.toordinal()])
     target = int(rng.poisson(EVENTS_PER_DAY))
     t_mid = sales_model.day_index(d) + 0.5
-    alive = sales_model.alive_at(t_mid)
+    engagement = np.where(
+        sales_model.active_at(t_mid),
+        1.0,
+        np.where(sales_model.disengaging_at(t_mid), DISENGAGED_VISITS, CHURNED_VISIT_FACTOR),
+    )
     signed_up = sales_model.signup <= t_mid
-    weight = sales_model.rate * np.where(alive, 1.0, CHURNED_VISIT_FACTOR) * signed_up
-    weight = weight / weight.sum() if weight.sum() > 0 else None
+    raw_weight = sales_model.rate**VISIT_RATE_POWER * engagement * signed_up
+    weight = raw_weight / raw_weight.sum() if raw_weight.sum() > 0 else None
     products = [p.product_id for p in sales_model.products]
     midnight = datetime(d.year, d.month, d.day, tzinfo=UTC)
     out: list[dict[str, Any]] = []

@@ -1,11 +1,21 @@
 """Sales: customers with latent purchase rates and churn, and the orders they place each day.
 
-Model (times in days since ``start``): customer *i* signs up at ``s_i``, buys as a Poisson
-process of rate ``r_i`` orders/day while alive, and churns (silently stops buying) at
-``T_i = s_i + Exp(h_i)``. ``h_i`` depends on segment, acquisition channel and (inversely) on the
-purchase rate, so recency/frequency/monetary features carry signal about churn. Every order
-placed counts as a purchase, whatever its later status (completed, refunded or cancelled).
-Rates are scaled so that the expected number of orders on ``start`` is ``orders_per_day``.
+Model (times in days since ``start``): customer *i* signs up at ``s_i`` and moves through three
+states, a Markov chain the oracle knows exactly:
+
+* **active** — buys as a Poisson process of rate ``r_i`` orders/day and visits the shop's website
+  (:mod:`clickstream`) at full engagement; leaves this state at ``D_i = s_i + Exp(h_i)``, ``h_i``
+  depending on segment, acquisition channel and (inversely) on the purchase rate;
+* **disengaging** — the weeks before churn: buys at ``DISENGAGED_RATE × r_i`` and visits at
+  :data:`DISENGAGED_VISITS` of its former engagement, for ``Exp(DISENGAGED_DAYS)`` days (hazard
+  ``g = 1/DISENGAGED_DAYS``);
+* **churned** from ``T_i`` on (``churn_at``): no orders, almost no visits.
+
+So recency/frequency/monetary carry signal about churn, and the decline before it shows in the
+recent order frequency and in the website sessions: features from several sources matter.
+Every order placed counts as a purchase, whatever its later status (completed, refunded or
+cancelled). Rates are scaled so that the expected number of orders on ``start`` is
+``orders_per_day``.
 """
 
 from __future__ import annotations
@@ -34,13 +44,19 @@ from rillflow.generators.sales_catalog import (
     make_stores,
 )
 
-STATUS_SHARE = (0.94, 0.04, 0.02)  # completed, refunded, cancelled
+STATUS_SHARE = (0.94, 0.04, 0.02)
+#: purchase rate while disengaging, relative to the active rate
+DISENGAGED_RATE = 0.3
+#: mean length of the disengaging phase before churn, days
+DISENGAGED_DAYS = 30.0
+#: website visit propensity while disengaging, relative to the active one (see clickstream)
+DISENGAGED_VISITS = 0.25  # completed, refunded, cancelled
 _DISCOUNT_RATES = (0.0, 0.05, 0.10, 0.15, 0.20)
 _DISCOUNT_SHARE = (0.78, 0.08, 0.07, 0.04, 0.03)
 
 
 def no_purchase_probability(rate: np.ndarray, hazard: np.ndarray, horizon_days: float) -> np.ndarray:
-    """P(no purchase within H days) for an alive customer with purchase rate r and churn hazard h.
+    """P(no purchase within H days) for a customer with purchase rate r and churn hazard h (two states).
 
     Either churn comes first (competing exponentials, prob h/(h+r)) within H, or neither
     event happens within H: h/(h+r)·(1−e^{−H(h+r)}) + e^{−H(h+r)}.
@@ -48,6 +64,35 @@ def no_purchase_probability(rate: np.ndarray, hazard: np.ndarray, horizon_days: 
     total = rate + hazard
     survive = np.exp(-horizon_days * total)
     return hazard / total * (1.0 - survive) + survive
+
+
+def no_purchase_probability_states(
+    rate: np.ndarray,
+    hazard: np.ndarray,
+    horizon_days: float,
+    disengaged_rate: float | None = None,
+    disengaged_days: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """P(no purchase within H days) from the active and from the disengaging state (three states).
+
+    Active: purchase rate r, hazard h to disengaging; disengaging: rate ρr, hazard g = 1/D to
+    churned (no purchases). With a = r + h and b = ρr + g:
+    P_D(H) = g/b + (1 − g/b)·e^{−bH};
+    P_A(H) = e^{−aH} + ∫₀ᴴ h e^{−as} P_D(H−s) ds
+           = e^{−aH} + (hg/(ab))(1 − e^{−aH}) + h(1 − g/b)(e^{−aH} − e^{−bH})/(b − a).
+    """
+    rho = DISENGAGED_RATE if disengaged_rate is None else disengaged_rate
+    g = 1.0 / (DISENGAGED_DAYS if disengaged_days is None else disengaged_days)
+    r, h = np.asarray(rate, dtype=np.float64), np.asarray(hazard, dtype=np.float64)
+    a, b = r + h, rho * r + g
+    ea, eb = np.exp(-a * horizon_days), np.exp(-b * horizon_days)
+    p_d = g / b + (1.0 - g / b) * eb
+    diff = b - a
+    # (e^{−aH} − e^{−bH})/(b − a), and its limit H·e^{−aH} as b → a
+    close = np.abs(diff) < 1e-9
+    kernel = np.where(close, horizon_days * ea, (ea - eb) / np.where(close, 1.0, diff))
+    p_a = ea + h * g / (a * b) * (1.0 - ea) + h * (1.0 - g / b) * kernel
+    return p_a, p_d
 
 
 class SalesModel:
@@ -84,10 +129,12 @@ class SalesModel:
             * affinity
             * rng.lognormal(0.0, 0.3, n)
         )
-        #: latent churn time, days since start
-        self.churn_at = self.signup + rng.exponential(1.0 / self.hazard)
-        alive_at_start = (self.signup <= 0) & (self.churn_at > 0)
-        scale = orders_per_day / max(raw_rate[alive_at_start].sum(), 1e-9)
+        #: latent start of the disengaging phase, days since start (``hazard`` is its rate)
+        self.disengage_at = self.signup + rng.exponential(1.0 / self.hazard)
+        #: latent churn time, days since start: the end of the disengaging phase
+        self.churn_at = self.disengage_at + rng.exponential(DISENGAGED_DAYS, n)
+        at_start = np.where(self.active_at(0.0), 1.0, 0.0) + DISENGAGED_RATE * self.disengaging_at(0.0)
+        scale = orders_per_day / max(float((raw_rate * at_start).sum()), 1e-9)
         self.rate = raw_rate * scale
         self._popularity = np.array([p.popularity for p in self.products])
         self._popularity /= self._popularity.sum()
@@ -103,8 +150,16 @@ class SalesModel:
         return self.start + timedelta(days=math.floor(self.signup[i]))
 
     def alive_at(self, t_days: float) -> np.ndarray:
-        """Signed up and not yet churned at ``t_days`` (days since start)."""
+        """Signed up and not yet churned at ``t_days`` (days since start): active or disengaging."""
         return (self.signup <= t_days) & (self.churn_at > t_days)
+
+    def active_at(self, t_days: float) -> np.ndarray:
+        """Signed up and not yet disengaging at ``t_days``."""
+        return (self.signup <= t_days) & (self.disengage_at > t_days)
+
+    def disengaging_at(self, t_days: float) -> np.ndarray:
+        """In the disengaging phase (the weeks before churn) at ``t_days``."""
+        return (self.disengage_at <= t_days) & (self.churn_at > t_days)
 
     def customer_currency(self, i: int) -> str:
         return CUSTOMER_COUNTRIES[self.countries[self.country[i]]][1]
@@ -119,13 +174,22 @@ class SalesModel:
     def orders_for_day(self, d: date) -> list[dict[str, Any]]:
         """The Firestore order documents (``sales/{order_id}``) placed on UTC day ``d``, by time."""
         k = self.day_index(d)
-        lo = np.maximum(self.signup, k)
-        hi = np.minimum(self.churn_at, k + 1)
-        exposure = np.clip(hi - lo, 0.0, None)
         rng = np.random.default_rng([self.seed, 0x0D, d.toordinal()])
-        counts = rng.poisson(self.rate * exposure)
-        buyers = np.repeat(np.arange(self.n_customers), counts)
-        t = lo[buyers] + rng.random(buyers.size) * (hi[buyers] - lo[buyers])
+        buyers_t: list[np.ndarray] = []
+        times: list[np.ndarray] = []
+        # the active part of the day, then the disengaging part (at the lower rate)
+        for start, end, factor in (
+            (self.signup, self.disengage_at, 1.0),
+            (np.maximum(self.signup, self.disengage_at), self.churn_at, DISENGAGED_RATE),
+        ):
+            lo = np.maximum(start, k)
+            hi = np.minimum(end, k + 1)
+            exposure = np.clip(hi - lo, 0.0, None)
+            counts = rng.poisson(factor * self.rate * exposure)
+            who = np.repeat(np.arange(self.n_customers), counts)
+            buyers_t.append(who)
+            times.append(lo[who] + rng.random(who.size) * (hi[who] - lo[who]))
+        buyers, t = np.concatenate(buyers_t), np.concatenate(times)
         order = np.argsort(t, kind="stable")
         buyers, t = buyers[order], t[order]
         midnight = datetime(d.year, d.month, d.day, tzinfo=UTC)
@@ -187,13 +251,14 @@ class SalesModel:
     def true_churn_probability(self, as_of: date, horizon_days: int = 30) -> pa.Table:
         """P(no order in the ``horizon_days`` days after ``as_of``) per customer signed up by the end of ``as_of``.
 
-        The window is ``(end of as_of, end of as_of + horizon]``. Churned customers: 1. Alive ones:
-        :func:`no_purchase_probability` (memoryless churn: the remaining lifetime is again Exp(h)).
+        The window is ``(end of as_of, end of as_of + horizon]``. Churned customers: 1. Active and
+        disengaging ones: :func:`no_purchase_probability_states` for their state (the chain is
+        Markov: the oracle knows each customer's state, rate and hazard, not the future draws).
         """
         t = self.day_index(as_of) + 1.0
         known = self.signup <= t
-        alive = self.alive_at(t)
-        p = np.where(alive, no_purchase_probability(self.rate, self.hazard, float(horizon_days)), 1.0)
+        p_active, p_disengaging = no_purchase_probability_states(self.rate, self.hazard, float(horizon_days))
+        p = np.where(self.active_at(t), p_active, np.where(self.disengaging_at(t), p_disengaging, 1.0))
         ids = [cid for cid, k in zip(self.customer_ids, known.tolist(), strict=True) if k]
         return pa.table({"customer_id": pa.array(ids), "p_churn": pa.array(p[known])})
 

@@ -240,8 +240,8 @@ def test_churn_features_are_point_in_time(
         "customer_id": "c1", "as_of_date": dt.date(2024, 1, 7), "recency_days": 6, "frequency_30d": 1,
         "frequency_90d": 1, "monetary_90d_usd": 10.0, "orders_total": 1, "avg_order_value_usd": 10.0,
         "tenure_days": 6, "sessions_30d": 0, "page_views_30d": 0, "add_to_cart_30d": 0,
-        "days_since_last_session": None, "customer_segment": "consumer", "customer_country": "DE",
-        "label_churn_30d": 0,
+        "days_since_last_session": None, "sessions_90d": 0, "last_gap_days": None,
+        "customer_segment": "consumer", "customer_country": "DE", "label_churn_30d": 0,
     }  # fmt: skip
     c1_0114 = by_key[("c1", "2024-01-14")]
     assert (c1_0114["recency_days"], c1_0114["frequency_30d"], c1_0114["monetary_90d_usd"]) == (4, 2, 30.0)
@@ -252,6 +252,9 @@ def test_churn_features_are_point_in_time(
     )
     assert (c1_0114["sessions_30d"], c1_0114["page_views_30d"], c1_0114["add_to_cart_30d"]) == (1, 1, 1)
     assert c1_0114["days_since_last_session"] == 2
+    # two distinct order dates by then (01-01, 01-10): the gap between them; one session in 90 days
+    assert (c1_0114["last_gap_days"], c1_0114["sessions_90d"]) == (9, 1)
+    assert by_key[("c1", "2024-02-11")]["sessions_90d"] == 1  # 01-12 is within 90 days of 02-11
     assert (
         by_key[("c1", "2024-01-21")]["label_churn_30d"] == 0
     )  # the 2024-02-20 order is inside (01-21, 02-20]

@@ -47,23 +47,31 @@ def test_holiday_lifts_the_local_calendar_day_and_follows_the_time_zone() -> Non
     f = dyn.factors(minutes, offsets_for_minutes(zones, minutes))[:, 0, 0]
     before, after = f[:60], f[60:120]
     assert after.mean() / before.mean() == pytest.approx(HOLIDAY_LIFT, rel=1e-4)
-    # US Independence Day: the New York day, not the UTC day
-    day = epoch_minute(datetime(2026, 7, 4, 3, 0, tzinfo=UTC))  # 23:00 on the 3rd in New York
+    # US Thanksgiving: the New York day, not the UTC day
+    day = epoch_minute(datetime(2026, 11, 26, 3, 0, tzinfo=UTC))  # 22:00 on the 25th in New York
     m = np.array([day, day + 120])
     g = dyn.factors(m, offsets_for_minutes(zones, m))[:, 1, 0]
     assert g[1] / g[0] == pytest.approx(HOLIDAY_LIFT, rel=1e-4)
 
 
-def test_holiday_table() -> None:
+def test_holiday_calendar_comes_from_the_holidays_package() -> None:
+    import holidays
+
     assert easter(2026) == date(2026, 4, 5) and easter(2027) == date(2027, 3, 28)
     us = public_holidays("US", 2026)
     assert (
         date(2026, 11, 26) in us and date(2026, 7, 4) in us and date(2026, 5, 25) in us
     )  # Thanksgiving, ...
+    assert date(2026, 7, 3) in us  # the observed day of a Saturday Independence Day
     assert is_holiday("DE", date(2026, 4, 6)) and is_holiday("GB", date(2026, 12, 26))
     assert is_holiday("CN", date(2026, 2, 17)) and not is_holiday("CN", date(2026, 12, 25))
     assert all(is_holiday(code, date(2026, 1, 1)) for code in ("FJ", "NG", "JP"))
+    assert is_holiday("IN", date(2026, 1, 26))  # Republic Day
     assert public_holidays("US", 2040) == frozenset()
+    assert public_holidays("XX", 2026) == frozenset()  # a code the package does not know
+    # national public holidays only: the package's own answer for the year, no regional days
+    expected = set(holidays.country_holidays("DE", years=2026, categories=(holidays.PUBLIC,)))
+    assert public_holidays("DE", 2026) == expected
 
 
 def test_bursts_and_drops_are_in_the_intensity_and_the_oracle_stays_exact() -> None:

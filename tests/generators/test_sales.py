@@ -83,3 +83,52 @@ def test_churn_is_learnable_from_rfm_like_signal(model: SalesModel) -> None:
     assert 0.3 < alive.mean() < 0.95
     idx = np.array([int(c[1:]) - 1 for c in truth.customer_id])
     assert np.corrcoef(model.rate[idx][alive], truth.p_churn[alive])[0, 1] < -0.3
+
+
+@pytest.mark.parametrize("rate,hazard", [(0.05, 0.01), (0.2, 0.002), (0.01, 0.05), (0.1, 1 / 30)])
+def test_three_state_no_purchase_probability_matches_simulation(rate: float, hazard: float) -> None:
+    from rillflow.generators.sales import DISENGAGED_DAYS, DISENGAGED_RATE, no_purchase_probability_states
+
+    rng = np.random.default_rng(11)
+    n, horizon = 200_000, 30.0
+    # from the active state: disengage at D ~ Exp(h), churn at D + Exp(DISENGAGED_DAYS)
+    d = rng.exponential(1 / hazard, n)
+    c = d + rng.exponential(DISENGAGED_DAYS, n)
+    active_exposure = np.minimum(d, horizon)
+    disengaged_exposure = np.clip(np.minimum(c, horizon) - d, 0.0, None)
+    bought = rng.poisson(rate * active_exposure + DISENGAGED_RATE * rate * disengaged_exposure) > 0
+    p_active, p_disengaging = no_purchase_probability_states(np.array([rate]), np.array([hazard]), horizon)
+    p = float(p_active[0])
+    assert abs(np.mean(~bought) - p) < 4.5 * np.sqrt(p * (1 - p) / n) + 1e-4
+    # from the disengaging state: only the remaining Exp(DISENGAGED_DAYS) at the lower rate
+    rest = np.minimum(rng.exponential(DISENGAGED_DAYS, n), horizon)
+    q = float(p_disengaging[0])
+    simulated = np.mean(rng.poisson(DISENGAGED_RATE * rate * rest) == 0)
+    assert abs(simulated - q) < 4.5 * np.sqrt(q * (1 - q) / n) + 1e-4
+
+
+def test_engagement_and_orders_decline_before_churn(model: SalesModel) -> None:
+    from rillflow.generators.clickstream import clickstream_for_day
+
+    days = [START + timedelta(days=k) for k in range(40)]
+    t = 20.0
+    active, disengaging = model.active_at(t), model.disengaging_at(t)
+    assert disengaging.sum() > 20 and not (active & disengaging).any()
+    assert (model.disengage_at <= model.churn_at).all()
+    visits = np.zeros(model.n_customers)
+    orders = np.zeros(model.n_customers)
+    index = {c: i for i, c in enumerate(model.customer_ids)}
+    for d in days[15:25]:
+        for e in clickstream_for_day(d, 42, model):
+            if e["customer_id"] and e["event_type"] == "login":
+                visits[index[e["customer_id"]]] += 1
+        for o in model.orders_for_day(d):
+            orders[index[o["customer_id"]]] += 1
+    # per unit of purchase rate, disengaging customers order and visit far less than active ones
+    rate = model.rate
+    assert (
+        orders[disengaging].sum() / rate[disengaging].sum() < 0.6 * orders[active].sum() / rate[active].sum()
+    )
+    assert (
+        visits[disengaging].sum() / rate[disengaging].sum() < 0.6 * visits[active].sum() / rate[active].sum()
+    )

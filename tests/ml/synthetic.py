@@ -41,6 +41,8 @@ def churn_features(
                     "avg_order_value_usd": 40.0 + float(rng.normal(0, 5)),
                     "tenure_days": 200 + 7 * w,
                     "sessions_30d": int(rng.poisson(rate[i] * 60)),
+                    "sessions_90d": int(rng.poisson(rate[i] * 180)),
+                    "last_gap_days": int(rng.exponential(1 / rate[i])) + 1,
                     "page_views_30d": int(rng.poisson(rate[i] * 200)),
                     "add_to_cart_30d": int(rng.poisson(rate[i] * 20)),
                     "days_since_last_session": None if rng.random() < 0.3 else int(rng.integers(0, 60)),

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from ml.churn.features import (
-    FEATURE_COLUMNS,
+    MODEL_COLUMNS,
     FeatureError,
     feature_matrix,
     labels,
@@ -40,7 +40,7 @@ def test_to_frame_normalises_nulls_and_rejects_missing_columns(frame: pd.DataFra
     assert to_frame(raw).loc[0, "customer_segment"] == "unknown"
     with pytest.raises(FeatureError, match="recency_days"):
         to_frame(raw.drop(columns=["recency_days"]))
-    assert list(feature_matrix(frame).columns) == list(FEATURE_COLUMNS)
+    assert list(feature_matrix(frame).columns) == list(MODEL_COLUMNS)
 
 
 def test_time_split_is_strict_and_shrinks_the_test_window_first(frame: pd.DataFrame) -> None:
@@ -119,3 +119,55 @@ def test_oracle_comparison_joins_on_customer_and_date(frame: pd.DataFrame) -> No
     assert result["oracle_auc"] == pytest.approx(1.0)
     assert result["auc_fraction_of_oracle"] == pytest.approx(result["model_auc"])
     assert result["rows"] == len(valid)
+
+
+def test_feature_rows_from_orders_and_sessions_follow_the_sqlx_definitions() -> None:
+    from ml.churn.features import build_feature_rows
+
+    d = date(2026, 1, 1)  # a Thursday; Sundays: Jan 4, 11, 18, ...
+    orders = pd.DataFrame(
+        {
+            "customer_id": ["A", "A", "A", "B", "A", "B"],
+            "order_date": [
+                d,
+                d + timedelta(days=4),
+                d + timedelta(days=4),
+                d + timedelta(days=2),
+                d + timedelta(days=60),
+                d + timedelta(days=90),
+            ],
+            "value_usd": [10.0, 20.0, 30.0, 5.0, 7.0, 1.0],
+            "segment": "consumer",
+            "country": "US",
+        }
+    )
+    sessions = pd.DataFrame(
+        {"customer_id": ["A", "A"], "session_date": [d + timedelta(days=1), d + timedelta(days=9)],
+         "page_views": [2, 1], "add_to_carts": [1, 0]}
+    )  # fmt: skip
+    rows = build_feature_rows(orders, sessions).set_index(["customer_id", "as_of_date"])
+    a = rows.loc[("A", date(2026, 1, 11))]
+    assert a["recency_days"] == 6 and a["orders_total"] == 3 and a["frequency_30d"] == 3
+    assert a["last_gap_days"] == 4  # two distinct order dates: Jan 1 and Jan 5
+    assert a["sessions_30d"] == 2 and a["sessions_90d"] == 2 and a["days_since_last_session"] == 1
+    assert a["page_views_30d"] == 3 and a["add_to_cart_30d"] == 1
+    assert a["label_churn_30d"] == 1  # next order on Mar 2, after the 30-day window
+    assert rows.loc[("A", date(2026, 2, 1)), "label_churn_30d"] == 0  # Mar 2 is within 30 days of Feb 1
+    b = rows.loc[("B", date(2026, 1, 4))]
+    assert np.isnan(b["last_gap_days"]) and b["sessions_90d"] == 0 and np.isnan(b["days_since_last_session"])
+    # the last as_of_dates' windows are not observed yet: NULL labels
+    assert rows.loc[("A", date(2026, 3, 29)), "label_churn_30d"] is None
+    frame = to_frame(rows.reset_index())
+    m = feature_matrix(frame)
+    assert list(m.columns) == list(MODEL_COLUMNS)
+    first = frame[(frame.customer_id == "A") & (frame.as_of_date == date(2026, 1, 11))].iloc[0]
+    assert first["expected_orders_missed"] == pytest.approx(6 * 3 / 11)  # recency × orders / (tenure + 1)
+    assert first["session_after_last_order"] == 1.0
+
+
+def test_a_table_without_the_newer_columns_still_reads() -> None:
+    raw = churn_features(n_customers=3, n_weeks=1).drop(columns=["sessions_90d", "last_gap_days"])
+    frame = to_frame(raw)
+    assert frame["sessions_90d"].isna().all() and frame["session_trend"].isna().all()
+    with pytest.raises(FeatureError):
+        to_frame(raw.drop(columns=["recency_days"]))
