@@ -68,11 +68,29 @@ class Settings:
     ml_image_registry: str = "europe-west1-docker.pkg.dev/rillflow/rillflow"
     #: threads model fitting may use (``ml.threads``): more oversubscribes a small shared machine
     ml_threads: int = 1
+    #: the forecaster's Vertex AI endpoint (its display name, terraform/vertex.tf) and the dedicated
+    #: resources its champion is deployed with (terraform's forecast_endpoint_* variables in the
+    #: cloud, through the pipeline's ``ml_settings``: ``ml.pipelines.env.use_settings``)
+    forecast_endpoint: str = "app-activity-forecast"
+    forecast_endpoint_machine_type: str = "n1-standard-2"
+    forecast_endpoint_accelerator_type: str = ""
+    forecast_endpoint_accelerator_count: int = 0
+    forecast_endpoint_min_replicas: int = 1
+    forecast_endpoint_max_replicas: int = 2
+    #: percent of the endpoint's traffic a ``challenger`` version of the forecaster takes (0: none)
+    forecast_challenger_traffic: int = 0
+    #: the forecaster's Vertex CustomJob: machine type and optional GPU (``ml.training.launcher``)
+    forecast_train_machine_type: str = "n1-standard-4"
+    forecast_train_accelerator_type: str = ""
+    forecast_train_accelerator_count: int = 0
+    #: the service account the forecaster's CustomJob runs as (terraform's rillflow-vertex, like
+    #: the pipeline tasks); empty = Vertex's default for custom code
+    vertex_service_account: str = ""
     #: the local Workflows service's factor on ``sys.sleep``, retry backoffs and connector polls
     #: (1 = the YAML's own delays; the test stacks use 0.02, ``rillflow demo`` 0.05)
     workflows_time_scale: float = 1.0
     #: the project number the local Workflows gives ``GOOGLE_CLOUD_PROJECT_NUMBER``; empty = a
-    #: 12-digit number derived from the project id (``localgcp.workflows.runtime.project_number``)
+    #: 12-digit number derived from the project id (``localgcp.services.workflows.lang.runtime.project_number``)
     project_number: str = ""
     ports: Ports = field(default_factory=Ports)
 
@@ -130,6 +148,34 @@ def _ports_from_env() -> Ports:
     return Ports(**values)
 
 
+#: the Vertex ML settings read from ``RILLFLOW_<FIELD>`` (e.g. ``RILLFLOW_FORECAST_ENDPOINT_MACHINE_TYPE``)
+VERTEX_ML_FIELDS = (
+    "forecast_endpoint",
+    "forecast_endpoint_machine_type",
+    "forecast_endpoint_accelerator_type",
+    "forecast_endpoint_accelerator_count",
+    "forecast_endpoint_min_replicas",
+    "forecast_endpoint_max_replicas",
+    "forecast_challenger_traffic",
+    "forecast_train_machine_type",
+    "forecast_train_accelerator_type",
+    "forecast_train_accelerator_count",
+    "vertex_service_account",
+)
+
+
+def _vertex_ml_settings(base: Settings) -> dict[str, str | int]:
+    out: dict[str, str | int] = {}
+    for name in VERTEX_ML_FIELDS:
+        default = getattr(base, name)
+        raw = os.environ.get(f"RILLFLOW_{name.upper()}")
+        if raw is None:  # an empty string is a value here: "no accelerator"
+            out[name] = default
+        else:
+            out[name] = int(raw) if isinstance(default, int) else raw
+    return out
+
+
 def load_settings() -> Settings:
     """Build settings from the environment (no caching: tests call this after changing env)."""
     env = _env("RILLFLOW_ENV", "local")
@@ -152,6 +198,7 @@ def load_settings() -> Settings:
         ml_artifacts_bucket=_env("RILLFLOW_ML_ARTIFACTS_BUCKET", ""),
         ml_image_registry=_env("RILLFLOW_ML_IMAGE_REGISTRY", base.ml_image_registry),
         ml_threads=int(_env("RILLFLOW_ML_THREADS", str(base.ml_threads))),
+        **_vertex_ml_settings(base),  # type: ignore[arg-type]  # each value has its field's type
         workflows_time_scale=float(_env("RILLFLOW_WORKFLOWS_TIME_SCALE", str(base.workflows_time_scale))),
         project_number=_env("RILLFLOW_PROJECT_NUMBER", "").strip(),
         ports=_ports_from_env(),

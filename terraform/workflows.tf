@@ -80,6 +80,8 @@ resource "google_workflows_workflow" "daily_pipeline" {
     PIPELINE_ROOT            = local.artifacts.pipeline_root
     VERTEX_SERVICE_ACCOUNT   = google_service_account.vertex.email
     PIPELINE_TEMPLATES_URI   = local.artifacts.pipeline_templates
+    # the daily pipeline's ml_settings parameter (vertex.tf)
+    VERTEX_ML_SETTINGS = jsonencode(local.vertex_ml_settings)
   }
   depends_on = [google_project_service.apis["workflows"], google_project_service.apis["workflowexecutions"]]
 }

@@ -8,6 +8,11 @@ On a fresh platform (no tables, too little history, no champion) every step succ
 pipeline's outputs say ``skipped`` with the reason (see :mod:`ml.readiness`). The training steps
 run the evaluation protocol of :mod:`ml.protocol` (the one ``bench/bench_ml.py`` runs) and store its
 figures with the model version; the defaults below come from it.
+
+The forecaster's training step (:mod:`ml.training`) creates/reuses the Vertex dataset over the
+series table, trains in a Vertex CustomJob, registers the model as champion and deploys it to the
+forecasting endpoint. ``ml_settings`` (JSON, :func:`ml.pipelines.env.use_settings`) carries the
+job's machine and the endpoint's resources from terraform's variables in the cloud.
 """
 
 from typing import NamedTuple
@@ -15,12 +20,14 @@ from typing import NamedTuple
 from kfp import dsl
 
 from ml.churn.components import churn_features_op, churn_gate_op, churn_score_op, churn_train_op
-from ml.forecasting.components import forecast_predict_op, forecast_series_op, forecast_train_op
+from ml.forecasting.components import forecast_predict_op, forecast_series_op
 from ml.protocol import FORECAST
+from ml.training.components import forecast_custom_train_op
 
 CHURN_MODEL = "churn_classifier"
 FORECAST_MODEL = "app_activity_forecaster"
-#: requests for the training steps (each Vertex pipeline task runs as a custom job of this size)
+#: requests for the churn training step (each Vertex pipeline task runs as a custom job of this
+#: size); the forecaster trains in its own CustomJob, on the machine of the settings
 TRAIN_CPU, TRAIN_MEMORY = "4", "16G"
 
 
@@ -57,9 +64,10 @@ def _churn_tasks(as_of_date, retrain, project, location, min_improvement):  # ty
     )
 
 
-def _forecast_tasks(as_of_date, retrain, project, location, horizon, epochs):  # type: ignore[no-untyped-def]
+def _forecast_tasks(as_of_date, retrain, project, location, horizon, epochs, ml_settings):  # type: ignore[no-untyped-def]
     series = forecast_series_op(as_of_date=as_of_date, horizon=horizon, project=project, location=location)
-    train = forecast_train_op(
+    # dataset → CustomJob → registry (champion) → endpoint: ml.training.steps
+    train = forecast_custom_train_op(
         series=series.outputs["series"],
         lineage=series.outputs["Output"],
         retrain=retrain,
@@ -68,8 +76,9 @@ def _forecast_tasks(as_of_date, retrain, project, location, horizon, epochs):  #
         model_name=FORECAST_MODEL,
         project=project,
         location=location,
+        ml_settings=ml_settings,
     )
-    train.set_cpu_limit(TRAIN_CPU).set_memory_limit(TRAIN_MEMORY).set_display_name("forecast-train")
+    train.set_display_name("forecast-train")
     return forecast_predict_op(
         series=series.outputs["series"],
         horizon=horizon,
@@ -99,8 +108,9 @@ def forecast_ml(
     location: str = "",
     horizon: int = FORECAST.horizon,
     epochs: int = FORECAST.epochs,
+    ml_settings: str = "",
 ) -> str:
-    return _forecast_tasks(as_of_date, retrain, project, location, horizon, epochs).output
+    return _forecast_tasks(as_of_date, retrain, project, location, horizon, epochs, ml_settings).output
 
 
 class DailyOutputs(NamedTuple):
@@ -119,9 +129,10 @@ def daily_ml(
     horizon: int = FORECAST.horizon,
     epochs: int = FORECAST.epochs,
     min_improvement: float = 0.0,
+    ml_settings: str = "",
 ) -> DailyOutputs:
     churn = _churn_tasks(as_of_date, retrain, project, location, min_improvement)
-    forecast = _forecast_tasks(as_of_date, retrain, project, location, horizon, epochs)
+    forecast = _forecast_tasks(as_of_date, retrain, project, location, horizon, epochs, ml_settings)
     return DailyOutputs(churn=churn.output, forecast=forecast.output)
 
 

@@ -13,5 +13,7 @@ from rillflow.settings import load_settings
 _REGISTRY = load_settings().ml_image_registry
 #: the pipeline-step image: python 3.11 + the rillflow package with its [ml] extra
 ML_IMAGE = f"{_REGISTRY}/ml-pipeline:latest"
+#: the forecaster's CustomJob image (ml/training/Dockerfile: ``python -m ml.training.forecaster_job``)
+TRAINING_IMAGE = f"{_REGISTRY}/ml-training:latest"
 #: the prediction-server image (ml/serving/Dockerfile)
 SERVING_IMAGE = f"{_REGISTRY}/ml-serving:latest"

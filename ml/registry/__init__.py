@@ -1,4 +1,5 @@
-"""Model registry: one interface, a local (SQLite) and a Vertex AI implementation (``rillflow.resources`` picks)."""
+"""Model registry: the Vertex AI Model Registry, in the cloud and locally (the local Vertex AI API
+of ``localgcp``, which ``rillflow.vertex_client`` points the SDK at)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,6 @@ from rillflow.settings import Settings, get_settings
 __all__ = ["CHAMPION", "Lineage", "ModelRegistry", "ModelVersion", "get_registry", "table_fingerprint"]
 
 
-def local_registry(settings: Settings) -> ModelRegistry:
-    from ml.registry.local import LocalModelRegistry
-
-    return LocalModelRegistry(settings.home)
-
-
 def vertex_registry(settings: Settings) -> ModelRegistry:
     from ml.registry.vertex import VertexModelRegistry
 
@@ -21,7 +16,7 @@ def vertex_registry(settings: Settings) -> ModelRegistry:
 
 
 def get_registry(settings: Settings | None = None) -> ModelRegistry:
-    """The environment's registry (``rillflow.resources``): Vertex AI in the cloud, local here."""
+    """The environment's registry (``rillflow.resources``): Vertex AI Model Registry everywhere."""
     from rillflow.resources import resources
 
     s = settings or get_settings()

@@ -1,4 +1,4 @@
-"""The model-registry interface shared by the local registry and Vertex AI Model Registry."""
+"""The model-registry interface (implemented by :mod:`ml.registry.vertex`) and what versions carry."""
 
 from __future__ import annotations
 
@@ -31,9 +31,12 @@ class Lineage:
     as_of: str
     row_count: int
     content_hash: str
+    #: the Vertex AI dataset over ``table`` (``projects/…/datasets/ID``), when the training made one
+    dataset: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields, without an empty ``dataset`` (a model trained without one)."""
+        return {k: v for k, v in asdict(self).items() if v != "" or k != "dataset"}
 
 
 def table_fingerprint(table: pa.Table) -> str:
@@ -57,8 +60,8 @@ class ModelVersion:
     lineage: dict[str, Any] = field(default_factory=dict)
     aliases: list[str] = field(default_factory=list)
     created_at: str = ""
-    #: where the artifacts can be read as plain files (local registry) or were downloaded to
-    local_path: str = ""
+    #: the version's labels in the registry (``rillflow_model``, ``vertex_dataset``, …)
+    labels: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,15 +1,24 @@
-"""Vertex AI Model Registry through google-cloud-aiplatform (the cloud implementation).
+"""Vertex AI Model Registry through google-cloud-aiplatform: the registry in the cloud and locally.
+
+Locally the same code talks to the local Vertex AI API of ``localgcp`` (``rillflow.vertex_client``
+points the SDK at ``AIPLATFORM_EMULATOR_HOST``) and to the local Cloud Storage
+(``STORAGE_EMULATOR_HOST``); nothing here knows which.
 
 A Rillflow model name is the Vertex model's display name; each registration uploads the
 artifact directory to ``gs://<artifacts bucket>/models/<name>/<timestamp>/`` and calls
 ``aiplatform.Model.upload(parent_model=...)`` so that it becomes a new version of the same
-model. Metrics and lineage travel in the artifact's ``metadata.json`` and, trimmed, in the
-version description (Vertex has no free-form metrics field on a model version).
+model. Vertex has no free-form metrics field on a model version: the full metrics and the
+lineage travel in the artifact's ``metadata.json`` (read back for every version listed), and a
+summary that fits (the lineage and as many scalar metrics as 2,000 characters hold) in the
+version description, for the console. The lineage's Vertex dataset is also a label
+(``vertex_dataset``), so models can be filtered by the data they were trained on.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -20,6 +29,33 @@ from ml.registry.base import METADATA_FILE, Lineage, ModelVersion, artifacts_buc
 
 #: the serving container (built from ml/serving/Dockerfile and pushed to Artifact Registry)
 SERVING_IMAGE = "{region}-docker.pkg.dev/{project}/rillflow/ml-serving:latest"
+#: Vertex caps a version description at 2,000 characters
+DESCRIPTION_LIMIT = 2000
+MODEL_LABEL = "rillflow_model"
+DATASET_LABEL = "vertex_dataset"
+
+
+def label_value(value: str) -> str:
+    """A Vertex label value: lowercase letters, digits, ``_`` and ``-``, at most 63 characters."""
+    return re.sub(r"[^a-z0-9_-]", "-", value.lower())[:63]
+
+
+def version_labels(model_name: str, lineage: Lineage) -> dict[str, str]:
+    labels = {MODEL_LABEL: label_value(model_name)}
+    if lineage.dataset:
+        labels[DATASET_LABEL] = label_value(lineage.dataset.rsplit("/", 1)[-1])
+    return labels
+
+
+def description(metrics: Mapping[str, Any], lineage: Lineage) -> str:
+    """JSON of the lineage and the scalar metrics, dropping metrics (last first) until it fits."""
+    scalar = {k: v for k, v in metrics.items() if isinstance(v, int | float)}
+    keys = list(scalar)
+    while True:
+        text = json.dumps({"metrics": {k: scalar[k] for k in keys}, "lineage": lineage.to_dict()})
+        if len(text) <= DESCRIPTION_LIMIT or not keys:
+            return text[:DESCRIPTION_LIMIT]
+        keys.pop()
 
 
 class VertexModelRegistry:
@@ -55,15 +91,13 @@ class VertexModelRegistry:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         with tempfile.TemporaryDirectory() as tmp:
             staged = Path(tmp) / "model"
-            import shutil
-
             shutil.copytree(artifact_dir, staged)
             meta_path = staged / METADATA_FILE
             meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
-            write_metadata(staged, **meta, metrics=dict(metrics), lineage=lineage.to_dict())
+            meta.update(metrics=dict(metrics), lineage=lineage.to_dict())
+            write_metadata(staged, **meta)
             uri = self._upload_dir(staged, f"models/{model_name}/{stamp}")
         parent = self._find(model_name)
-        scalar = {k: v for k, v in metrics.items() if isinstance(v, int | float)}
         model = self._aip.Model.upload(
             display_name=model_name,
             artifact_uri=uri,
@@ -73,25 +107,38 @@ class VertexModelRegistry:
             parent_model=parent.resource_name if parent is not None else None,
             is_default_version=parent is None,
             version_aliases=list(aliases),
-            version_description=json.dumps({"metrics": scalar, "lineage": lineage.to_dict()})[:2000],
-            labels={"rillflow_model": model_name.replace("_", "-")},
+            version_description=description(metrics, lineage),
+            labels=version_labels(model_name, lineage),
             sync=True,
         )
         return self._version(model, model_name)
 
+    def _metadata(self, artifact_uri: str) -> dict[str, Any]:
+        """The version's ``metadata.json`` (empty when the artifact has none)."""
+        from google.api_core import exceptions
+
+        bucket, _, prefix = artifact_uri.removeprefix("gs://").partition("/")
+        blob = self._storage.bucket(bucket).blob(f"{prefix.rstrip('/')}/{METADATA_FILE}")
+        try:
+            return dict(json.loads(blob.download_as_text()))
+        except (exceptions.NotFound, ValueError):
+            return {}
+
     def _version(self, model: Any, model_name: str) -> ModelVersion:
         try:
-            description = json.loads(model.version_description or "{}")
+            summary = json.loads(model.version_description or "{}")
         except ValueError:
-            description = {}
+            summary = {}
+        meta = self._metadata(model.uri) if model.uri else {}
         return ModelVersion(
             model_name=model_name,
             version=str(model.version_id),
             artifact_uri=model.uri or "",
-            metrics=description.get("metrics", {}),
-            lineage=description.get("lineage", {}),
-            aliases=list(model.version_aliases or []),
+            metrics=meta.get("metrics", summary.get("metrics", {})),
+            lineage=meta.get("lineage", summary.get("lineage", {})),
+            aliases=sorted(a for a in (model.version_aliases or []) if a != "default"),
             created_at=str(model.version_create_time),
+            labels=dict(model.labels or {}),
         )
 
     def get(
@@ -111,9 +158,13 @@ class VertexModelRegistry:
         return self._version(model, model_name)
 
     def set_alias(self, model_name: str, version: str, alias: str) -> None:
+        if alias.isdigit():
+            raise ValueError(f"alias must not be a number: {alias!r}")
         parent = self._find(model_name)
         if parent is None:
             raise KeyError(f"no model {model_name!r} in Vertex Model Registry")
+        if self.get(model_name, version=version) is None:
+            raise KeyError(f"no version {version} of model {model_name!r}")
         # Vertex moves an alias that another version holds (aliases are unique per model).
         self._aip.models.ModelRegistry(parent).add_version_aliases([alias], version=version)
 
@@ -121,21 +172,21 @@ class VertexModelRegistry:
         models = (
             [m for m in [self._find(model_name)] if m is not None]
             if model_name
-            else self._aip.Model.list(filter="labels.rillflow_model:*")
+            else self._aip.Model.list(filter=f"labels.{MODEL_LABEL}:*", order_by="display_name")
         )
         out: list[ModelVersion] = []
         for parent in models:
             for info in self._aip.models.ModelRegistry(parent).list_versions():
                 model = self._aip.Model(model_name=f"{parent.resource_name}@{info.version_id}")
                 out.append(self._version(model, parent.display_name))
-        return out
+        return sorted(out, key=lambda v: (v.model_name, int(v.version)))
 
     def local_artifacts(self, version: ModelVersion) -> Path:
-        """Download the version's artifact directory to a temporary folder."""
-        bucket_name, _, prefix = version.artifact_uri.removeprefix("gs://").partition("/")
-        target = Path(tempfile.mkdtemp(prefix=f"{version.model_name}-v{version.version}-"))
-        for blob in self._storage.list_blobs(bucket_name, prefix=prefix.rstrip("/") + "/"):
-            dest = target / blob.name[len(prefix) :].lstrip("/")
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            blob.download_to_filename(str(dest))
-        return target
+        """A folder with the version's files (``rillflow.resources``' model files: the bucket's
+        folder of plain files locally, a download in the cloud)."""
+        from rillflow.resources import resources
+        from rillflow.settings import get_settings
+
+        settings = get_settings()
+        bucket, _, prefix = version.artifact_uri.removeprefix("gs://").partition("/")
+        return resources(settings).model_files(settings, bucket, prefix.rstrip("/"))

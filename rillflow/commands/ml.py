@@ -3,8 +3,33 @@
 from __future__ import annotations
 
 import json
+import os
+from typing import Any
 
 import click
+
+
+def registry() -> Any:
+    """The model registry (Vertex AI's: ``ml.registry.get_registry``), reached locally through the
+    running stack's addresses (its ``stack.json``, as ``rillflow local env`` prints them) unless
+    they are exported already. Without a stack there is no local Vertex AI: say so, in one line."""
+    from google.auth.exceptions import DefaultCredentialsError
+
+    from harness.stack import client_env, read_state
+    from ml.registry import get_registry
+    from rillflow.commands.errors import ExplainedError
+    from rillflow.resources import resources
+    from rillflow.settings import get_settings
+
+    settings = get_settings()
+    state = read_state(settings.home)
+    if state is not None:
+        for name, value in client_env(settings, state).items():
+            os.environ.setdefault(name, value)
+    try:
+        return get_registry(settings)
+    except DefaultCredentialsError as exc:
+        raise ExplainedError(resources(settings).unavailable_hint.format(error=exc)) from exc
 
 
 @click.group("ml")
@@ -69,9 +94,7 @@ def registry_list(model_name: str | None, as_json: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from ml.registry import get_registry
-
-    versions = get_registry().list_versions(model_name)
+    versions = registry().list_versions(model_name)
     if as_json:
         click.echo(json.dumps([v.to_dict() for v in versions], indent=2, default=str))
         return
@@ -103,17 +126,14 @@ def registry_list(model_name: str | None, as_json: bool) -> None:
 @click.option("--port", type=int, default=None, help="default: the settings' prediction port")
 def serve_command(model_name: str, alias: str, port: int | None) -> None:
     """Serve a registered model with the Vertex prediction contract on 127.0.0.1."""
-    import os
-
-    from ml.registry import get_registry
     from ml.serving.server import server_from_env
     from rillflow.commands.errors import NoModelYet
     from rillflow.settings import get_settings
 
-    registry = get_registry()
-    version = registry.get(model_name, alias=alias)
+    models = registry()
+    version = models.get(model_name, alias=alias)
     if version is None:
-        existing = registry.list_versions(model_name)
+        existing = models.list_versions(model_name)
         if not existing:
             raise NoModelYet(model_name, alias)
         aliases = sorted({a for v in existing for a in v.aliases}) or ["none"]

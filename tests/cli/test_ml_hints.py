@@ -10,7 +10,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from localgcp.workflows.store import ExecutionStore, store_path
+from localgcp.services.workflows.store import ExecutionStore, store_path
 from ml.registry import CHAMPION, Lineage, get_registry
 from rillflow.cli import main
 from rillflow.commands.history import (
@@ -22,6 +22,9 @@ from rillflow.commands.history import (
     with_margin,
 )
 from rillflow.settings import get_settings
+from tests.support.vertex import Vertex, vertex, vertex_platform
+
+__all__ = ["vertex", "vertex_platform"]  # fixtures: the registry is Vertex AI's, locally too
 
 
 def record_replayed_days(first: date, days: int) -> None:
@@ -58,7 +61,7 @@ def test_replayed_days_come_from_the_workflow_executions() -> None:
     )
 
 
-def test_serve_without_any_model_says_when_one_will_exist() -> None:
+def test_serve_without_any_model_says_when_one_will_exist(vertex_platform: Vertex) -> None:
     result = CliRunner().invoke(main, ["ml", "serve"])
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert result.stderr.strip() == (
@@ -69,7 +72,7 @@ def test_serve_without_any_model_says_when_one_will_exist() -> None:
     )
 
 
-def test_serve_after_a_week_says_how_to_continue() -> None:
+def test_serve_after_a_week_says_how_to_continue(vertex_platform: Vertex) -> None:
     record_replayed_days(date(2026, 1, 1), 7)
     result = CliRunner().invoke(main, ["ml", "serve", "--model", "app_activity_forecaster"])
     assert result.exit_code == 1 and "Traceback" not in result.output
@@ -80,7 +83,7 @@ def test_serve_after_a_week_says_how_to_continue() -> None:
     )
 
 
-def test_serve_with_versions_but_not_that_alias(tmp_path: Path) -> None:
+def test_serve_with_versions_but_not_that_alias(vertex_platform: Vertex, tmp_path: Path) -> None:
     (tmp_path / "m").mkdir()
     get_registry().register("churn_classifier", tmp_path / "m", {}, Lineage("t", "2026-03-01", 1, "h"))
     result = CliRunner().invoke(main, ["ml", "serve", "--alias", CHAMPION])
@@ -90,7 +93,7 @@ def test_serve_with_versions_but_not_that_alias(tmp_path: Path) -> None:
     )
 
 
-def test_empty_registry_list_explains_instead_of_an_empty_table() -> None:
+def test_empty_registry_list_explains_instead_of_an_empty_table(vertex_platform: Vertex) -> None:
     result = CliRunner().invoke(main, ["ml", "registry", "list"])
     assert result.exit_code == 0
     assert result.output.startswith(

@@ -30,7 +30,7 @@ from tests.deploy.dockerfile import Dockerfile, commands, parse, pip_installs
 from tests.support.deploy import Packaged
 
 ROOT = Path(__file__).resolve().parents[2]
-FIRST_PARTY = ("rillflow", "contracts", "streaming", "ml", "localgcp", "dashboards", "bench")
+FIRST_PARTY = ("rillflow", "contracts", "streaming", "ml", "localgcp", "harness", "dashboards", "bench")
 _PIN = re.compile(r"^(?P<name>[A-Za-z0-9._-]+)==(?P<version>[^\s;\\]+)", re.MULTILINE)
 SPECS = {image.name: image for image in IMAGES}
 
@@ -138,7 +138,7 @@ def test_image_versions_are_the_locked_ones(packaged: Packaged) -> None:
     assert streaming.variables["BEAM_VERSION"] == beam
     assert streaming.froms[-1] == f"apache/beam_python3.11_sdk:{beam}"
     torch_pin = _pin("requirements-ml.txt", "torch")
-    for name in ("pipeline-step", "serving"):
+    for name in ("pipeline-step", "serving", "training"):
         _, df = _context(packaged, SPECS[name])
         assert df.variables["TORCH_VERSION"] == torch_pin, name
         assert df.froms == ["python:3.11-slim"]

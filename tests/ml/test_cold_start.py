@@ -11,6 +11,9 @@ from ml.pipelines.local_runner import SUCCEEDED, get_pipeline_job, run_pipeline_
 from ml.registry import CHAMPION, get_registry
 from rillflow.warehouse import get_warehouse
 from tests.ml.synthetic import churn_features, hourly_series
+from tests.support.vertex import Vertex, vertex, vertex_platform
+
+__all__ = ["vertex", "vertex_platform"]  # fixtures: the registry is Vertex AI's, locally too
 
 HORIZON = 24
 PARAMS = {"as_of_date": "2026-04-26", "horizon": HORIZON, "epochs": 1}
@@ -31,7 +34,7 @@ def assert_nothing_written() -> None:
 pytestmark = pytest.mark.slow
 
 
-def test_empty_warehouse_succeeds_with_skipped_outputs() -> None:
+def test_empty_warehouse_succeeds_with_skipped_outputs(vertex_platform: Vertex) -> None:
     record = run_pipeline_job("daily_ml", {**PARAMS, "retrain": False})
     assert record["state"] == SUCCEEDED, record.get("error")
     churn, forecast = record["outputs"]["churn"], record["outputs"]["forecast"]
@@ -45,7 +48,7 @@ def test_empty_warehouse_succeeds_with_skipped_outputs() -> None:
     assert_nothing_written()
 
 
-def test_too_short_history_succeeds_with_skipped_outputs() -> None:
+def test_too_short_history_succeeds_with_skipped_outputs(vertex_platform: Vertex) -> None:
     write("ml_churn_features", churn_features(n_customers=40, n_weeks=4))  # no label observable yet
     series, _ = hourly_series(n_hours=26)
     write("ml_app_activity_series", series)
@@ -62,7 +65,7 @@ def test_too_short_history_succeeds_with_skipped_outputs() -> None:
     assert_nothing_written()
 
 
-def test_bootstrap_trains_the_first_champions_without_retrain() -> None:
+def test_bootstrap_trains_the_first_champions_without_retrain(vertex_platform: Vertex) -> None:
     features = churn_features(n_customers=80, n_weeks=11)
     write("ml_churn_features", features)
     series, _ = hourly_series(n_hours=hours_to_train(HORIZON))  # exactly the minimum
@@ -77,6 +80,8 @@ def test_bootstrap_trains_the_first_champions_without_retrain() -> None:
     for name in ("churn_classifier", "app_activity_forecaster"):
         champion = registry.get(name, alias=CHAMPION)
         assert champion is not None and champion.version == "1"
-        assert set(champion.lineage) == {"table", "as_of", "row_count", "content_hash"}
+        # the forecaster trained in a CustomJob on the Vertex dataset over its table: in its lineage
+        dataset = {"dataset"} if name == "app_activity_forecaster" else set()
+        assert set(champion.lineage) == {"table", "as_of", "row_count", "content_hash", *dataset}
     scores = get_warehouse().query("SELECT COUNT(*) AS n FROM ml.ml_churn_scores").column("n")[0].as_py()
     assert scores == churn["rows"] > 0

@@ -15,6 +15,9 @@ from ml.churn.gate import decide, gate_and_register
 from ml.churn.model import evaluate, predict_churn, train
 from ml.registry import CHAMPION, Lineage, get_registry
 from tests.ml.synthetic import churn_features
+from tests.support.vertex import Vertex, vertex, vertex_platform
+
+__all__ = ["vertex", "vertex_platform"]  # fixtures: the registry is Vertex AI's, locally too
 
 LINEAGE = Lineage("ml.ml_churn_features", "2026-04-26", 1, "h")
 
@@ -31,7 +34,9 @@ def _metrics(model: object, valid: pd.DataFrame) -> dict[str, float]:
     return {k: v for k, v in m.items() if isinstance(v, float)}
 
 
-def test_gate_refuses_a_crippled_challenger_and_promotes_a_better_one(tmp_path: Path) -> None:
+def test_gate_refuses_a_crippled_challenger_and_promotes_a_better_one(
+    vertex_platform: Vertex, tmp_path: Path
+) -> None:
     split = time_split(to_frame(churn_features(n_customers=250, n_weeks=14)), date(2026, 4, 26))
     valid = split.valid
     x, y = feature_matrix(split.train), labels(split.train)

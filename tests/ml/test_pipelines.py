@@ -23,6 +23,9 @@ from ml.pipelines.local_runner import (
 from ml.registry import CHAMPION, get_registry
 from rillflow.warehouse import get_warehouse
 from tests.ml.synthetic import churn_features, hourly_series
+from tests.support.vertex import Vertex, vertex, vertex_platform
+
+__all__ = ["vertex", "vertex_platform"]  # fixtures: the registry is Vertex AI's, locally too
 
 
 def query_table(sql: str) -> pa.Table:
@@ -87,7 +90,7 @@ def test_isolated_run_keeps_kfp_logs_out_of_this_process(capfd: pytest.CaptureFi
 
 
 @pytest.mark.slow  # runs a pipeline: kfp.local, a subprocess per task
-def test_daily_pipeline_trains_scores_and_forecasts_then_reuses_the_champion() -> None:
+def test_daily_pipeline_trains_scores_and_forecasts_then_reuses_the_champion(vertex_platform: Vertex) -> None:
     wh = get_warehouse()
     features = churn_features(n_customers=150, n_weeks=12)
     wh.write("ml", "ml_churn_features", pa.Table.from_pandas(features, preserve_index=False), mode="replace")
@@ -110,7 +113,11 @@ def test_daily_pipeline_trains_scores_and_forecasts_then_reuses_the_champion() -
     scores = query_table("SELECT * FROM ml.ml_churn_scores")
     assert scores.num_rows == churn["rows"] > 0
     assert forecast["model_version"] == "1" and forecast["rows"] == 24 * 2
-    assert registry.get("app_activity_forecaster", alias=CHAMPION) is not None
+    forecaster = registry.get("app_activity_forecaster", alias=CHAMPION)
+    assert forecaster is not None and forecaster.lineage["dataset"] == forecast["train"]["dataset"]
+    assert forecast["train"]["custom_job"].startswith("projects/") and forecast["train"]["deployment"][
+        "traffic"
+    ] == {"1": 100}
     assert query_table("SELECT COUNT(*) AS n FROM ml.ml_app_forecasts").column("n")[0].as_py() == 24 * 2
 
     # retrain=false (kfp.local has no dsl.If: the components branch): no training, the champion scores
@@ -123,3 +130,25 @@ def test_daily_pipeline_trains_scores_and_forecasts_then_reuses_the_champion() -
         query_table("SELECT COUNT(*) AS n FROM ml.ml_churn_scores").column("n")[0].as_py() == scores.num_rows
     )
     assert [v.version for v in registry.list_versions("churn_classifier")] == ["1"]
+
+
+def test_ml_settings_parameter_sets_the_vertex_settings_terraform_hands_over() -> None:
+    import json
+
+    from ml.pipelines.env import use_settings
+    from rillflow.settings import VERTEX_ML_FIELDS, get_settings
+    from tests.terraform import hcl
+
+    use_settings(
+        json.dumps({"forecast_endpoint_min_replicas": 3, "forecast_train_accelerator_type": "NVIDIA_L4"})
+    )
+    settings = get_settings()
+    assert (
+        settings.forecast_endpoint_min_replicas == 3
+        and settings.forecast_train_accelerator_type == "NVIDIA_L4"
+    )
+    use_settings("")  # empty: the environment's
+    assert get_settings().forecast_endpoint_min_replicas == 3
+    with pytest.raises(ValueError, match="unknown ml_settings"):
+        use_settings('{"forecast_endpoint_replicas": 3}')
+    assert set(hcl.locals_()["vertex_ml_settings"]) == set(VERTEX_ML_FIELDS)

@@ -13,7 +13,6 @@ from google.cloud import storage  # type: ignore[attr-defined]
 from localgcp.events import CollectingSink
 from localgcp.services.base import ServiceContext
 from localgcp.services.storage import StorageService
-from ml.registry.local import LocalModelRegistry
 from ml.serving.server import resolve_storage_uri
 from rillflow.resources import RESOURCES, load, resources
 from rillflow.settings import Settings, get_settings
@@ -25,7 +24,12 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_local_and_cloud_pick_their_implementations() -> None:
     local, cloud = Settings(env="local"), Settings(env="cloud", project="proj", region="europe-west1")
     assert isinstance(resources(local).warehouse(local), DuckDBWarehouse)
-    assert isinstance(resources(local).model_registry(local), LocalModelRegistry)
+    # the model registry is Vertex AI's in both (locally the local Vertex AI API): tests/ml/test_registry.py
+    assert (
+        resources(local).registry_factory
+        == resources(cloud).registry_factory
+        == "ml.registry:vertex_registry"
+    )
     assert resources(local).model_files(local, "b", "m/v1") == local.bucket_dir("b") / "m/v1"
     assert resources(local).streaming_warehouse == "duckdb" and resources(local).replays_days
     assert resources(cloud).streaming_warehouse == "bigquery" and not resources(cloud).replays_days
@@ -36,7 +40,7 @@ def test_local_and_cloud_pick_their_implementations() -> None:
 def test_every_named_implementation_exists(env: str) -> None:
     """Factories are import paths (imported on use, see the module docstring): each must resolve."""
     r = RESOURCES[env]
-    for ref in (r.warehouse_factory, r.registry_factory, r.model_files_factory):
+    for ref in (r.warehouse_factory, r.registry_factory, r.model_files_factory, r.dashboards_factory):
         assert callable(load(ref)), ref
 
 

@@ -17,7 +17,7 @@ credentials=AnonymousCredentials())`` is not enough on its own: the SDK builds G
 whose gRPC transport always opens a TLS channel (``google.api_core.grpc_helpers.create_channel``
 has no insecure mode, and ``init`` cannot pass a channel or transport). The REST transport
 would accept ``http://`` but would need an HTTP/JSON server. So one small shim,
-:mod:`rillflow.vertex_client` (``use_local_vertex(address)`` or ``VERTEX_EMULATOR_HOST``),
+:mod:`rillflow.vertex_client` (``use_local_vertex(address)``, or ``init_vertex`` with ``AIPLATFORM_EMULATOR_HOST`` set),
 sets ``api_endpoint`` and anonymous credentials once and makes channels *to that address only*
 insecure; every other SDK call (``Model.upload``, ``Endpoint.create``, ``model.deploy``, …)
 is unchanged, and later ``aiplatform.init(project=…, location=…)`` calls keep the endpoint.

@@ -79,6 +79,20 @@ def scaled(split: dict[str, int], keep: str | None) -> dict[str, int]:
     return {k: v for k, v in out.items() if v > 0}
 
 
+def as_sent(value: Any) -> Any:
+    """A request value as the serving container receives it in Vertex: JSON in which a whole
+    number is written without a fraction (``24``, not ``24.0``). ``google.protobuf.Value`` holds
+    every number as a double, so ``MessageToDict`` alone would give a predictor ``24.0`` where
+    the caller sent ``24``, and a container checking for an integer would refuse it."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, list):
+        return [as_sent(v) for v in value]
+    if isinstance(value, dict):
+        return {k: as_sent(v) for k, v in value.items()}
+    return value
+
+
 class EndpointService:
     def __init__(self, store: Store, ops: Operations) -> None:
         self.store = store
@@ -281,8 +295,10 @@ class PredictionService:
                 f"no predictor configured for model {version.name}@{version.version_id} "
                 "(set AiPlatformService.predictor)"
             )
-        instances = [json_format.MessageToDict(v) for v in request.instances]
-        parameters = json_format.MessageToDict(request.parameters) if request.HasField("parameters") else None
+        instances = [as_sent(json_format.MessageToDict(v)) for v in request.instances]
+        parameters = (
+            as_sent(json_format.MessageToDict(request.parameters)) if request.HasField("parameters") else None
+        )
         try:
             predictions = predictor(record, instances, parameters)
         except AipError:

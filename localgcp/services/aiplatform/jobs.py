@@ -2,7 +2,9 @@
 
 There is no Docker here: the first worker pool's ``container_spec.command + args`` runs as
 given (``image_uri`` is recorded, not pulled), with this process's environment, the spec's
-``env`` and the Vertex training contract on top:
+``env`` and the Vertex training contract on top. A command starting with ``python``/``python3``
+(the image's interpreter) runs with the interpreter of this service, which stands in for the
+image (the ``PATH``'s ``python`` may be another installation, without the job's packages):
 
 * ``AIP_MODEL_DIR`` = ``<base_output_directory>/model/``, ``AIP_CHECKPOINT_DIR`` =
   ``…/checkpoints/``, ``AIP_TENSORBOARD_LOG_DIR`` = ``…/logs/``;
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -49,6 +52,8 @@ JobPb: Any = t.CustomJob.pb()
 S = t.JobState
 ACTIVE = {S.JOB_STATE_QUEUED, S.JOB_STATE_PENDING, S.JOB_STATE_RUNNING, S.JOB_STATE_CANCELLING}
 LOG_TAIL_LINES = 20
+#: the image's interpreter, as a container command names it
+IMAGE_PYTHONS = ("python", "python3")
 ORDER_KEYS = TIME_AND_NAME_ORDER
 
 
@@ -135,6 +140,8 @@ class JobService:
         job.update_time.CopyFrom(job.create_time)
         self.store.put("custom_job", job.name, job, parent=parent)
         argv = [*spec.command, *spec.args]
+        if argv[0] in IMAGE_PYTHONS:
+            argv[0] = sys.executable
         thread = threading.Thread(
             target=self._run, args=(job.name, argv, env), name=f"aip-job-{job_id}", daemon=True
         )
