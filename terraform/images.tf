@@ -35,6 +35,8 @@ locals {
     streaming       = "streaming"
     "pipeline-step" = "ml-pipeline"
     serving         = "ml-serving"
+    training        = "ml-training" # the forecaster's Vertex CustomJob (ml/training/Dockerfile)
+    dashboards      = "dashboards"
   }
   images = { for name, repository in local.image_repositories : name => "${local.image_registry}/${repository}:${var.image_tag}" }
 }

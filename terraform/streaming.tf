@@ -26,10 +26,11 @@ resource "google_pubsub_topic_iam_member" "dataflow_deadletters" {
   member = google_service_account.dataflow.member
 }
 
-resource "google_bigquery_dataset_iam_member" "dataflow_streaming" {
-  dataset_id = google_bigquery_dataset.layer["streaming"].dataset_id
-  role       = "roles/bigquery.dataEditor"
-  member     = google_service_account.dataflow.member
+resource "google_bigquery_dataset_access" "dataflow_streaming" {
+  # an access entry, as every dataset grant (warehouse.tf says why)
+  dataset_id    = google_bigquery_dataset.layer["streaming"].dataset_id
+  role          = "WRITER"
+  user_by_email = google_service_account.dataflow.email
 }
 
 resource "google_project_iam_member" "dataflow_bq_jobs" {

@@ -45,17 +45,37 @@ resource "google_service_account" "dataform" {
   depends_on   = [google_project_service.apis["iam"]]
 }
 
-resource "google_bigquery_dataset_iam_member" "dataform_editor" {
-  for_each   = toset([for d in local.datasets : d if d != "streaming"])
-  dataset_id = google_bigquery_dataset.layer[each.value].dataset_id
-  role       = "roles/bigquery.dataEditor"
-  member     = google_service_account.dataform.member
+# Dataset-level grants are access entries (google_bigquery_dataset_access), never
+# google_bigquery_dataset_iam_member: the IAM resources rewrite a dataset's access list and drop
+# its authorised datasets, which the `bi` views need (below). Access entries use the dataset roles
+# READER/WRITER: the API swaps roles/bigquery.dataViewer/dataEditor for them, which would show as a
+# change on every plan.
+resource "google_bigquery_dataset_access" "dataform_writes" {
+  for_each      = toset([for d in local.datasets : d if d != "streaming"])
+  dataset_id    = google_bigquery_dataset.layer[each.value].dataset_id
+  role          = "WRITER"
+  user_by_email = google_service_account.dataform.email
 }
 
-resource "google_bigquery_dataset_iam_member" "dataform_reads_streaming" {
-  dataset_id = google_bigquery_dataset.layer["streaming"].dataset_id
-  role       = "roles/bigquery.dataViewer"
-  member     = google_service_account.dataform.member
+resource "google_bigquery_dataset_access" "dataform_reads_streaming" {
+  dataset_id    = google_bigquery_dataset.layer["streaming"].dataset_id
+  role          = "READER"
+  user_by_email = google_service_account.dataform.email
+}
+
+# The `bi` views read tables of marts, ml and streaming. Those datasets authorise the views of `bi`
+# (an authorised dataset), so a reader of `bi` alone (the dashboards, Looker Studio's viewers)
+# queries the views without any access to the tables underneath.
+resource "google_bigquery_dataset_access" "bi_views" {
+  for_each   = toset(["marts", "ml", "streaming"])
+  dataset_id = google_bigquery_dataset.layer[each.value].dataset_id
+  dataset {
+    dataset {
+      project_id = var.project_id
+      dataset_id = google_bigquery_dataset.layer["bi"].dataset_id
+    }
+    target_types = ["VIEWS"]
+  }
 }
 
 resource "google_project_iam_member" "dataform_jobs" {

@@ -1,58 +1,76 @@
-"""``rillflow dashboards build|serve``: static HTML dashboards over the warehouse's bi views."""
+"""``rillflow dashboards serve``: the live dashboard app (Dash) over the warehouse's bi views."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
 import click
 
 
+def local_hints() -> dict[str, str]:
+    """Empty-state texts for the ML views that say after how many days of history each model first
+    trains here, and what gets there (the cloud image keeps the views' general texts)."""
+    from rillflow.commands.history import (
+        DEFAULT_FIRST_DAY,
+        Milestone,
+        churn_milestone,
+        forecaster_milestone,
+        with_margin,
+    )
+
+    def first_model(milestone: Milestone, what: str) -> str:
+        return (
+            f"No {what} yet: {milestone.label} first trains after ~{milestone.days} days of history "
+            f"— run `rillflow backfill --days {with_margin(milestone.days)}` (minutes) or `make demo`."
+        )
+
+    churn = first_model(churn_milestone(DEFAULT_FIRST_DAY), "churn scores")
+    return {
+        "bi_churn_score_distribution": churn,
+        "bi_churn_top_at_risk": churn,
+        "bi_app_forecast_vs_actual": first_model(forecaster_milestone(), "forecasts"),
+    }
+
+
+def local_dashboards(settings: Any) -> tuple[Any, dict[str, str] | None]:
+    """The local warehouse, read only, and :func:`local_hints` (``rillflow.resources``)."""
+    from dashboards.serve import LocalWarehouse
+    from rillflow.warehouse import duckdb_warehouse
+
+    return LocalWarehouse(duckdb_warehouse(settings), settings.warehouse_path), local_hints()
+
+
+def cloud_dashboards(settings: Any) -> tuple[Any, dict[str, str] | None]:
+    """BigQuery, and the views' own empty-state texts (``rillflow.resources``)."""
+    from rillflow.warehouse import bigquery_warehouse
+
+    return bigquery_warehouse(settings), None
+
+
 @click.group("dashboards")
 def dashboards_group() -> None:
-    """Static History (pre-ML) and Predictions (ML) dashboards over the bi views."""
-
-
-@dashboards_group.command("build")
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=None,
-    help="output folder [default: <RILLFLOW_HOME>/dashboards]",
-)
-def build_command(out_dir: Path | None) -> None:
-    """Read the bi views and write index.html, history.html and predictions.html."""
-    from dashboards.build import build
-
-    for path in build(out_dir):
-        click.echo(f"wrote {path}")
+    """The live History (pre-ML), Predictions (ML) and Live dashboards over the bi views."""
 
 
 @dashboards_group.command("serve")
 @click.option(
     "--port", type=int, default=None, help="0 picks a free port [default: the settings' dashboard port]"
 )
-@click.option(
-    "--dir",
-    "folder",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=None,
-    help="folder to serve [default: <RILLFLOW_HOME>/dashboards]",
-)
-@click.option("--build/--no-build", "rebuild", default=True, show_default=True, help="build the pages first")
-def serve_command(port: int | None, folder: Path | None, rebuild: bool) -> None:
-    """Serve the dashboards on http://127.0.0.1:PORT/ until interrupted."""
-    from dashboards.build import build, default_out_dir
-    from dashboards.serve import make_server, url_of
+def serve_command(port: int | None) -> None:
+    """Serve the dashboard app on http://127.0.0.1:PORT/ until interrupted.
+
+    Every page queries the bi views when it is loaded (the Live page every few seconds), through
+    the environment's warehouse: the local DuckDB file here, read only.
+    """
+    from dashboards.app import create_app
+    from dashboards.serve import make_app_server, url_of
+    from rillflow.resources import resources
     from rillflow.settings import get_settings
 
-    folder = folder or default_out_dir()
-    if rebuild:
-        build(folder)
-    elif not (folder / "index.html").exists():
-        raise click.ClickException(f"no dashboards in {folder}: run `rillflow dashboards build` first")
-    server = make_server(folder, get_settings().ports.dashboard if port is None else port)
-    click.echo(f"serving {folder} on {url_of(server)}")
+    settings = get_settings()
+    warehouse, hints = resources(settings).dashboards(settings)
+    server = make_app_server(create_app(warehouse, hints), settings.ports.dashboard if port is None else port)
+    click.echo(f"dashboards on {url_of(server)} (History, Predictions: /predictions, Live: /live)", nl=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

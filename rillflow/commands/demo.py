@@ -4,15 +4,19 @@ Starts the local Google Cloud (or uses the one ``rillflow local up`` started), b
 history for both models in bulk (``rillflow backfill``: the daily path's code, Dataform once, the
 models trained once), then replays the last days event-driven on the virtual clock (Cloud
 Scheduler, the functions, Pub/Sub and the streaming job, the daily workflow with Dataform and the
-ML pipelines scoring and forecasting), builds the History and Predictions dashboards, reconciles
+ML pipelines scoring and forecasting) with the dashboard app running beside it (its Live page
+moves while the stream flows), checks every dashboard panel, reconciles
 every flow, and says what each step did, how long it took and where to look. The figures go to
 ``<RILLFLOW_HOME>/demo.json`` (``demo.seconds`` and its breakdown).
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -23,7 +27,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from localgcp.reconcile import FlowCount
+from harness.reconcile import FlowCount
 from rillflow.commands.options import DAY, app_events_per_day_option
 from rillflow.settings import Settings, get_settings
 from rillflow.warehouse import DuckDBWarehouse
@@ -189,21 +193,51 @@ def _pipeline_runs(
 
 
 def panel_states(settings: Settings) -> dict[str, dict[str, Any]]:
-    """Each dashboard panel's view: its page, its rows and, when empty, why."""
-    from dashboards.views import HISTORY_VIEWS, PREDICTION_VIEWS, load_views
+    """Each dashboard panel as the app shows it now: its page, its rows and, when empty, why."""
+    from dashboards.filters import Filters
+    from dashboards.pages import PAGES, render
+    from dashboards.serve import LocalWarehouse
+    from rillflow.commands.dashboards import local_hints
 
-    data = load_views(settings.warehouse_path, (*HISTORY_VIEWS, *PREDICTION_VIEWS))
-    return {
-        name: {
-            "page": "history" if name in HISTORY_VIEWS else "predictions",
-            "rows": 0 if view.frame is None else len(view.frame),
-            "problem": None if view.ok else view.problem,
-        }
-        for name, view in data.items()
-    }
+    warehouse = LocalWarehouse(DuckDBWarehouse(settings.warehouse_path), settings.warehouse_path)
+    states: dict[str, dict[str, Any]] = {}
+    for page in PAGES.values():
+        _kpis, shown = render(page, warehouse, Filters(), local_hints())
+        for s in shown:
+            states[s.panel.id] = {
+                "page": page.key,
+                "view": s.panel.view,
+                "rows": 0 if s.frame is None else len(s.frame),
+                "problem": s.problem,
+            }
+    return states
 
 
-#: the backfill's per-day steps (``localgcp.backfill.BackfillReport.seconds``) run in this process
+def start_dashboards(settings: Settings) -> tuple[subprocess.Popen[bytes] | None, str]:
+    """``rillflow dashboards serve`` as a child process (its own DuckDB reader: a thread here would
+    share this process's DuckDB instance with the writers), logging to ``logs/dashboards.log``."""
+    url = f"http://127.0.0.1:{settings.ports.dashboard}/"
+    log = settings.home / "logs" / "dashboards.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-c", "from rillflow.cli import main; main()", "dashboards", "serve"]
+    with log.open("ab") as out:
+        child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    time.sleep(0.5)
+    if child.poll() is not None:  # e.g. the port is taken by a `rillflow dashboards serve` already running
+        return None, f"{url} did not start here (see {log})"
+    return child, url
+
+
+def stop_dashboards(child: subprocess.Popen[bytes] | None) -> None:
+    if child is not None and child.poll() is None:
+        child.terminate()
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+#: the backfill's per-day steps (``harness.backfill.BackfillReport.seconds``) run in this process
 BATCH_STEPS = (
     "generate_sales",
     "on_sale_written (bulk ledger)",
@@ -298,6 +332,15 @@ def demo_command(
     failed_runs: list[str] = []
     breakdown: dict[str, Any] = {}
     counts: list[list[FlowCount]] = []
+    dashboards, dashboards_url = start_dashboards(settings)
+    atexit.register(stop_dashboards, dashboards)  # also when the demo is interrupted
+    if dashboards is not None:
+        console.print(
+            f"[bold]Dashboards[/]: {dashboards_url} (History, Predictions); {dashboards_url}live moves "
+            "while the replayed days stream"
+        )
+    else:
+        console.print(f"[yellow]Dashboards[/]: {dashboards_url}")
     t0 = time.perf_counter()
     with attach_or_start(settings) as handle:
         steps.append(
@@ -373,10 +416,8 @@ def demo_command(
     if latest is not None:
         when = (latest.get("parameter_values") or {}).get("as_of_date")
         steps.append(Step(f"ML, latest daily_ml ({when})", _ml_did(latest.get("outputs") or {}), 0.0))
-    from dashboards.build import build
-
+    stop_dashboards(dashboards)
     t0 = time.perf_counter()
-    pages = build()
     panels = panel_states(settings)
     empty = [name for name, p in panels.items() if p["problem"]]
     steps.append(
@@ -404,10 +445,10 @@ def demo_command(
     reconciled = print_reconciliation(merged, console) if merged else True
     if not merged:
         console.print("Every day had already run: nothing new to reconcile (`make clean` starts over).")
-    index = pages[0]
     console.print("[bold]Where to look[/]")
     console.print(
-        f"  dashboards: {index.parent / 'predictions.html'} and history.html (open in a browser), or [cyan]rillflow dashboards serve[/]"
+        f"  dashboards: [cyan]rillflow dashboards serve[/] serves them again on http://127.0.0.1:{settings.ports.dashboard}/ "
+        "(History, /predictions, /live)"
     )
     console.print('  the warehouse: [cyan]rillflow sql "SELECT * FROM bi.bi_churn_top_at_risk LIMIT 10"[/]')
     console.print(

@@ -80,11 +80,28 @@ IMAGES: tuple[ImageSpec, ...] = (
         "pipeline-step",
         "ml-pipeline",
         "ml/pipelines/Dockerfile",
-        ("ml/churn/components.py", "ml/forecasting/components.py"),
+        ("ml/churn/components.py", "ml/forecasting/components.py", "ml/training/components.py"),
+        (LOCK, ML_LOCK),
+    ),
+    # the forecaster's Vertex CustomJob (ml/training/launcher.py: ``python -m ml.training.forecaster_job``)
+    ImageSpec(
+        "training",
+        "ml-training",
+        "ml/training/Dockerfile",
+        ("ml/training/forecaster_job.py",),
         (LOCK, ML_LOCK),
     ),
     # the Vertex endpoint's prediction container
     ImageSpec("serving", "ml-serving", "ml/serving/Dockerfile", ("ml/serving/server.py",), (LOCK, ML_LOCK)),
+    # the dashboard app on Cloud Run (terraform/dashboards.tf); rillflow/warehouse.py is named because
+    # rillflow.resources loads the warehouse by its import path, which no import statement shows
+    ImageSpec(
+        "dashboards",
+        "dashboards",
+        "dashboards/Dockerfile",
+        ("dashboards/wsgi.py", "rillflow/warehouse.py"),
+        (LOCK,),
+    ),
 )
 
 

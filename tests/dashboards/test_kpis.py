@@ -1,4 +1,4 @@
-"""KPI numbers from known rows."""
+"""KPI numbers from known frames (pure functions, no warehouse)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from dashboards.kpis import (
     activity_kpis,
     churn_kpis,
     forecast_kpis,
-    forecast_totals,
     funding_kpis,
     funnel_kpis,
+    live_kpis,
     money,
     revenue_kpis,
 )
@@ -67,26 +67,35 @@ def test_funnel_conversion_on_the_last_day() -> None:
     assert kpis["Conversion, last day"].display() == "25.0%"
 
 
-def test_activity_adds_live_hours_to_the_modelled_day() -> None:
+def test_activity_counts_the_newest_utc_day() -> None:
     hourly = pd.DataFrame(
         {
-            "event_hour": [_utc("2024-01-18 23:00"), _utc("2024-01-19 00:00"), _utc("2024-01-19 00:00")],
-            "country_code": ["DE", "DE", "FR"],
-            "events": [100.0, 3.0, 4.0],
+            "event_hour": [_utc("2024-01-18 23:00"), _utc("2024-01-19 00:00"), _utc("2024-01-19 02:00")],
+            "events": [100, 3, 4],
         }
     )
+    kpis = _by_label(activity_kpis(hourly))
+    assert kpis["App events, last day"].value == 7
+    assert kpis["App events, last day"].note == "on 2024-01-19 (UTC, up to 02:00)"
+    assert kpis["App events, last day"].drill == "app_activity"
+    assert activity_kpis(hourly.iloc[:0]) == []
+
+
+def test_live_kpis_cover_the_window() -> None:
     live = pd.DataFrame(
         {
-            "event_hour": [_utc("2024-01-19 01:00"), _utc("2024-01-19 01:00"), _utc("2024-01-19 02:00")],
-            "event_count": [5, 6, 7],
+            "event_hour": [_utc("2024-01-19 06:00"), _utc("2024-01-19 07:00"), _utc("2024-01-19 07:00")],
+            "country_code": ["DE", "DE", "FR"],
+            "events": [5, 6, 7],
+            "revenue_usd": [0.0, 1.99, 0.0],
         }
     )
-    kpis = _by_label(activity_kpis(hourly, live))
-    assert kpis["App events, last day"].value == 3 + 4 + 5 + 6 + 7
-    assert kpis["App events, last day"].note == "on 2024-01-19 (UTC, up to 02:00)"
-    assert kpis["Live hours not yet modelled"].value == 2
-    assert _by_label(activity_kpis(hourly, None))["App events, last day"].value == 7
-    assert activity_kpis(None, None) == []
+    kpis = _by_label(live_kpis(live, 6))
+    assert kpis["Events streamed"].value == 18 and kpis["Events streamed"].note == "last 6 h of the stream"
+    assert kpis["Newest hour"].value == "07:00" and kpis["Newest hour"].note.startswith("2024-01-19")
+    assert kpis["Countries"].value == 2
+    assert kpis["In-app revenue"].display() == "$1.99"
+    assert all(k.drill == "live" for k in kpis.values())
 
 
 def test_funding_totals() -> None:
@@ -116,51 +125,37 @@ def test_churn_share_at_high_risk_counts_the_0_7_bucket_and_above() -> None:
     assert kpis["Churn model"].value == "churn_classifier v3"
 
 
-def _forecast() -> pd.DataFrame:
-    origin = _utc("2024-01-19 03:00")
-    rows = [  # (hour, country, predicted, lower, upper, actual)
-        ("04:00", "DE", 10.0, 5.0, 15.0, 12),
-        ("04:00", "FR", 4.0, 1.0, 8.0, 9),  # outside its interval
-        ("05:00", "DE", 10.0, 5.0, 15.0, 10),
-        ("05:00", "FR", 4.0, 1.0, 8.0, None),  # this series' actual is not in yet
-        ("06:00", "DE", 11.0, 6.0, 16.0, None),
-        ("06:00", "FR", 5.0, 2.0, 9.0, None),
-    ]
+def _accuracy(with_actual: int, mae: float | None, inside: int) -> pd.DataFrame:
     return pd.DataFrame(
-        [
-            {"ts_hour": _utc(f"2024-01-19 {h}"), "country": c, "platform": "ios", "predicted_count": p,
-             "lower": lo, "upper": up, "actual_count": a, "model_name": "app_forecaster", "model_version": "1",
-             "origin_ts": origin}
-            for h, c, p, lo, up, a in rows
-        ]
-    ).astype({"actual_count": "Int64"})  # fmt: skip
+        {
+            "model_name": ["app_forecaster"],
+            "model_version": ["1"],
+            "series_hours": [6],
+            "with_actual": [with_actual],
+            "mae": [mae],
+            "inside": [inside],
+            "first_hour": [_utc("2024-01-19 04:00")],
+            "last_hour": [_utc("2024-01-19 06:00")],
+            "origin_ts": [_utc("2024-01-19 03:00")],
+        }
+    )
 
 
 def test_forecast_horizon_error_and_coverage() -> None:
-    kpis = _by_label(forecast_kpis(_forecast()))
+    kpis = _by_label(forecast_kpis(_accuracy(3, 7 / 3, 2)))
     assert kpis["Forecast horizon"].value == "3 h"
     assert kpis["Forecast horizon"].note == "from 2024-01-19 03:00 to 2024-01-19 06:00 UTC"
-    assert kpis["Forecast error (MAE)"].value == "2.33 events/h"  # (2 + 5 + 0) / 3
+    assert kpis["Forecaster"].value == "app_forecaster v1"
+    assert kpis["Forecast error (MAE)"].value == "2.33 events/h"
     assert kpis["Forecast error (MAE)"].note == "3 series-hours with actuals"
     assert kpis["Actuals inside interval"].value == pytest.approx(2 / 3)
 
 
 def test_forecast_without_actuals_says_so() -> None:
-    df = _forecast()
-    df["actual_count"] = pd.array([None] * len(df), dtype="Int64")
-    kpis = _by_label(forecast_kpis(df))
+    kpis = _by_label(forecast_kpis(_accuracy(0, None, 0)))
     assert kpis["Forecast error (MAE)"].value is None
     assert kpis["Forecast error (MAE)"].note == "no actuals yet"
     assert "Actuals inside interval" not in kpis
-
-
-def test_forecast_totals_only_show_complete_actual_hours() -> None:
-    totals = forecast_totals(_forecast())
-    assert totals["predicted"].tolist() == [14.0, 14.0, 16.0]
-    assert totals["lower"].tolist() == [6.0, 6.0, 8.0]
-    assert totals["upper"].tolist() == [23.0, 23.0, 25.0]
-    assert totals["actual"].iloc[0] == 21
-    assert totals["actual"].iloc[1:].isna().all()
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 from rillflow.cli import main
 from rillflow.deploy import plan
 from rillflow.deploy.deployer import deploy
-from rillflow.deploy.package import load_manifest
+from rillflow.deploy.package import IMAGES, load_manifest
 from rillflow.deploy.runner import DeployError, Execute, Step
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,12 +49,7 @@ def test_dry_run_prints_every_command_in_order(dry_run: tuple[Path, Result]) -> 
     assert kinds == [
         "terraform -chdir=terraform init",
         "terraform -chdir=terraform apply",
-        "gcloud builds submit",
-        "gcloud artifacts docker",
-        "gcloud builds submit",
-        "gcloud artifacts docker",
-        "gcloud builds submit",
-        "gcloud artifacts docker",
+        *["gcloud builds submit", "gcloud artifacts docker"] * len(IMAGES),
         "gcloud dataflow flex-template",
         "gcloud storage cp",
         "terraform -chdir=terraform apply",
@@ -99,12 +94,13 @@ def test_dry_run_values(dry_run: tuple[Path, Result]) -> None:
     assert built == {
         "streaming": f"{registry}/streaming:{tag}",
         "pipeline-step": f"{registry}/ml-pipeline:{tag}",
+        "training": f"{registry}/ml-training:{tag}",
         "serving": f"{registry}/ml-serving:{tag}",
+        "dashboards": f"{registry}/dashboards:{tag}",
     }
-    assert all(
-        Path(images[i][3]) == dist.resolve() / "images" / n
-        for i, n in ((0, "streaming"), (2, "pipeline-step"), (4, "serving"))
-    )
+    assert [Path(submit[3]) for submit in images[::2]] == [
+        dist.resolve() / "images" / image.name for image in IMAGES
+    ]
     assert flex == [
         "gcloud", "dataflow", "flex-template", "build", f"gs://{bucket}/streaming/app-events.json",
         "--image", f"{registry}/streaming:{tag}", "--sdk-language", "PYTHON",
@@ -151,8 +147,9 @@ def test_image_tag_and_bucket_overrides(tmp_path: Path, monkeypatch: pytest.Monk
     commands = _commands(result.output)
     assert "image_tag=v1.2.3" in commands[-1]
     assert f"{REGION}-docker.pkg.dev/{PROJECT}/rillflow/streaming:v1.2.3" in commands[2]
-    assert commands[8][4] == "gs://acme-models/streaming/app-events.json"
-    assert commands[9][-3] == "gs://acme-models/templates/"
+    flex = 2 + 2 * len(IMAGES)  # after terraform init + bootstrap apply and each image's build + tag
+    assert commands[flex][4] == "gs://acme-models/streaming/app-events.json"
+    assert commands[flex + 1][-3] == "gs://acme-models/templates/"
 
 
 def test_bucket_is_the_one_the_ml_code_uses(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -359,7 +359,7 @@ def test_images_come_from_variables_and_the_rillflow_repository() -> None:
     registry = hcl.locals_()["image_registry"]
     assert "${var.project_id}" in registry and "${var.region}" in registry
     repositories = hcl.locals_()["image_repositories"]
-    assert set(repositories) == {"streaming", "pipeline-step", "serving"}
+    assert set(repositories) == {"streaming", "pipeline-step", "serving", "training", "dashboards"}
     images = hcl.locals_()["images"]
     assert "local.image_repositories" in images and "${var.image_tag}" in images
     assert "image_tag" in hcl.variables()
