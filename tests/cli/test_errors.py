@@ -141,6 +141,7 @@ def test_usage_errors_keep_clicks_exit_code() -> None:
     )
 
 
+@pytest.mark.slow  # runs the installed command in a subprocess
 def test_the_installed_command_prints_one_line(warehouse: Path) -> None:
     """The real entry point (not CliRunner): stderr, exit status and no traceback."""
     proc = subprocess.run(

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from dashboards.pages import PAGES
-from tests.dashboards.conftest import RunningApp, home_with, launch_app, stop_app, wait_ready
+from tests.dashboards.running import RunningApp, home_with, launch_app, stop_app, wait_ready
 from tests.dashboards.warehouse import write_stream
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -31,6 +31,7 @@ CHROMIUM_ARGS = [
 SHOWN_MS = 15_000
 
 pytestmark = [
+    pytest.mark.browser,  # its page fixture is its own (tests/support/tiers.py lists "browser")
     pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (CI installs it)"),
     pytest.mark.skipif(
         importlib.util.find_spec("playwright") is None,

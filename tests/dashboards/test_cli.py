@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from werkzeug.serving import BaseWSGIServer
 
 from rillflow.cli import main
-from tests.dashboards.conftest import RunningApp
+from tests.dashboards.running import RunningApp
 
 
 def test_serve_binds_loopback_and_prints_the_url(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -50,12 +50,13 @@ def test_old_generator_is_gone() -> None:
     assert not [p.name for p in root.glob("*.py") if p.stem in {"build", "html", "charts"}]
 
 
+@pytest.mark.service  # starts the app as the demo does
 def test_the_demo_starts_the_app_beside_it_and_stops_it(
     warehouses: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from rillflow.commands.demo import start_dashboards, stop_dashboards
     from rillflow.settings import get_settings
-    from tests.dashboards.conftest import free_port
+    from tests.dashboards.running import free_port
 
     monkeypatch.setenv("RILLFLOW_PORT_DASHBOARD", str(free_port()))
     get_settings.cache_clear()

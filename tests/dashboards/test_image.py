@@ -12,13 +12,16 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from rillflow.deploy.package import IMAGES, image_sources
-from tests.dashboards.conftest import WAREHOUSE_FILE, free_port
+from tests.dashboards.running import WAREHOUSE_FILE, free_port
 from tests.deploy.dockerfile import parse
 
 SPEC = next(i for i in IMAGES if i.name == "dashboards")
 
 
+@pytest.mark.service  # runs the image's command, a server
 def test_the_image_command_serves_the_app_from_its_context(
     warehouses: dict[str, Path], tmp_path: Path
 ) -> None:

@@ -17,6 +17,9 @@ from cloudevents.http import CloudEvent
 from harness.triggers import load_declaration
 from localgcp.services.eventarc.router import EventRouter
 
+#: starts HTTP servers on loopback ports that stand in for function instances
+pytestmark = pytest.mark.service
+
 
 def _free_port() -> int:
     with socket.socket() as s:

@@ -19,6 +19,9 @@ FIRING = Firing(
     datetime(2026, 1, 2, 0, 30, tzinfo=UTC), Schedule("generate-sales-daily", "generate_sales", "30 0 * * *")
 )
 
+#: starts an HTTP server on a loopback port that stands in for a function instance
+pytestmark = pytest.mark.service
+
 
 def _free_port() -> int:
     with socket.socket() as s:

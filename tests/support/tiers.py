@@ -28,6 +28,9 @@ SERVICE_FIXTURES = frozenset(
         "google_firestore_emulator",
         "google_pubsub_emulator",
         "bigquery_emulator",
+        # the dashboard app in a subprocess (tests/dashboards/running.py)
+        "app",
+        "apps",
     }
 )
 

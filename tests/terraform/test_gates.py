@@ -118,6 +118,7 @@ def test_the_schema_check_reports_each_kind_of_mistake(
 
 
 @needs_schemas
+@pytest.mark.slow  # runs the schema check CLI in a subprocess
 def test_the_schema_check_cli_fails_on_a_broken_configuration(tmp_path: Path) -> None:
     (tmp_path / "broken.tf").write_text(BROKEN)
     assert ps.main([str(tmp_path)]) == 1

@@ -42,6 +42,7 @@ def test_rejects_unsafe_identifiers_and_keyless_merge(tmp_path: Path) -> None:
         wh.write("ds", "t", _rows([1], "a"), mode="merge")
 
 
+@pytest.mark.slow  # a second process holds the file
 def test_waits_for_another_process_holding_the_file(tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
     DuckDBWarehouse(path).write("ds", "t", _rows([1], "a"))
