@@ -424,7 +424,11 @@ class LocalStack:
             if isinstance(child, subprocess.Popen):
                 upstream = getattr(svc, "_upstream_port", None)
                 rows.append(
-                    entry(f"{name}:fake-gcs-server", "process", child.pid, upstream, child.poll() is None)
+                    {
+                        **entry(f"{name}:fake-gcs-server", "process", child.pid, upstream, child.poll() is None),
+                        "restarts": getattr(svc, "restarts", 0),
+                        "restart_seconds": list(getattr(svc, "restart_seconds", [])),
+                    }
                 )
         rows.append(entry("router", "thread", me, None, self.router is not None))
         if self.pubsub_ingress is not None:

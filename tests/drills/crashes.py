@@ -7,7 +7,8 @@ row name of the status (``function:<name>``, ``streaming:drain``). A function is
 has served a seeded random number of requests (up to its ``spread``; its ID-token front counts
 them), in the middle of one if one comes within a second or two (short requests are rarely caught
 in flight by a poll); a drain a seeded delay after its process appeared (a drain only exists while
-the replay hands a day's messages to the streaming job).
+the replay hands a day's messages to the streaming job); a victim of ``at`` (fake-gcs-server, up
+all day) at a seeded time within its window after the drill started.
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ class Killer:
     max_delay_s: float = 1.5
     #: victims with no work in a calm day (the alert handler): killed idle, as soon as seen up
     anytime: frozenset[str] = frozenset()
+    #: victims up all day (fake-gcs-server): killed at a seeded time in (low, high) seconds after the start
+    at: dict[str, tuple[float, float]] = field(default_factory=dict)
     kills: list[Kill] = field(default_factory=list)
     missed: list[str] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -88,11 +91,21 @@ class Killer:
         rng = random.Random(self.seed)
         left = list(self.victims)
         target = {v: rng.randint(1, max(1, self.spread.get(v, 1))) for v in left}
+        when = {v: rng.uniform(*self.at[v]) for v in left if v in self.at}
         reached: dict[str, float] = {}
         deadline = time.monotonic() + self.patience_s
         while left and time.monotonic() < deadline and not self._stop.is_set():
             rows = {r["name"]: r for r in live_processes(self.control)}
-            due = [v for v in left if self._due(v, rows.get(v), target[v], reached)]
+            elapsed = time.monotonic() - self._t0
+            due = [
+                v
+                for v in left
+                if (
+                    elapsed >= when[v] and (rows.get(v) or {}).get("state") == "up"
+                    if v in when  # up all day: at its seeded time
+                    else self._due(v, rows.get(v), target[v], reached)
+                )
+            ]
             if not due:
                 self._stop.wait(0.01)
                 continue

@@ -8,10 +8,12 @@ Beside them, the duplicates drill (``make drills`` only: one more replay) delive
 event and fires every scheduler tick twice and expects the same state again.
 
 Victims are picked from ``rillflow local status --json``. The small version (``make test``) kills
-the app-event publisher function mid-request and a streaming drain; the full one (``make
-drills``) kills every function process and the drain, over two days. The emulators, the router,
-Workflows and the startups API are threads of the ``python -m harness serve`` process, not
-processes of their own (``harness/stack.py``).
+the app-event publisher function mid-request, a streaming drain and fake-gcs-server (behind the
+Storage gateway, which holds requests while the storage service starts it again); the full one
+(``make drills``) kills every function process, the drain and fake-gcs-server, over two days. The
+emulators, the router, Workflows, the Dataform runner and the startups API are threads of the
+``python -m harness serve`` process, not processes of their own (``harness/stack.py``): the
+stack-process drill kills them all at once, and ``rillflow local up`` starts them again.
 """
 
 from __future__ import annotations
@@ -48,7 +50,8 @@ DAY = date(2026, 1, 1)
 DAYS = volume(1, 2)
 EVENTS_PER_DAY = volume(300, 1_500)
 SEED = int(os.environ.get("RILLFLOW_CRASH_SEED", "18"))
-SMALL_VICTIMS = ["function:publish_app_events", "streaming:drain"]
+STORAGE_PROCESS = "storage:fake-gcs-server"
+SMALL_VICTIMS = ["function:publish_app_events", "streaming:drain", STORAGE_PROCESS]
 #: a function is killed after a seeded random number of its requests, at most this many (else 1):
 #: the minute publisher anywhere in the (first) day, the order handler among the day's orders
 SPREAD = {
@@ -60,14 +63,23 @@ SPREAD = {
 IDLE_VICTIMS = frozenset({"function:on_pipeline_alert"})
 
 
-def _run(home: Path, victims: list[str] | None, extra_env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Replay the days on a fresh stack, killing ``victims`` (None: a calm run)."""
+def _run(
+    home: Path,
+    victims: list[str] | None,
+    extra_env: dict[str, str] | None = None,
+    calm_seconds: float = 60.0,
+) -> dict[str, Any]:
+    """Replay the days on a fresh stack, killing ``victims`` (None: a calm run); fake-gcs-server
+    at a seeded time within the first half of a calm run's ``calm_seconds``."""
     with running_stack(home, extra_env) as stack:
         before = status_processes()
         killer = None
         if victims is not None:
             assert stack.control_url is not None
-            killer = Killer(stack.control_url, victims, SEED, spread=SPREAD, anytime=IDLE_VICTIMS).start()
+            at = {STORAGE_PROCESS: (3.0, max(4.0, 0.5 * calm_seconds))}
+            killer = Killer(
+                stack.control_url, victims, SEED, spread=SPREAD, anytime=IDLE_VICTIMS, at=at
+            ).start()
         t0 = time.monotonic()
         try:
             outcome = replay(get_settings(), DAY, DAYS, EVENTS_PER_DAY, shared.quiet())
@@ -95,7 +107,8 @@ def calm(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def _victims(rows: list[dict[str, Any]]) -> list[str]:
     if not full():
         return SMALL_VICTIMS
-    return [r["name"] for r in rows if r["name"].startswith("function:")] + ["streaming:drain"]
+    functions = [r["name"] for r in rows if r["name"].startswith("function:")]
+    return [*functions, "streaming:drain", STORAGE_PROCESS]
 
 
 def test_status_lists_every_process_with_pid_port_and_state(calm: dict[str, Any]) -> None:
@@ -138,10 +151,12 @@ def test_killed_processes_are_restarted_and_the_warehouse_is_that_of_a_calm_run(
 ) -> None:
     victims = _victims(calm["before"])
     drill.drill = "crash: kill -9 " + (
-        "every function process and a drain" if full() else "a function and a drain"
+        "every function process, a drain and fake-gcs-server"
+        if full()
+        else "a function, a drain and fake-gcs-server"
     )
     drill.volume = f"{DAYS} replayed day(s), {EVENTS_PER_DAY:,} app events/day, seed {SEED}"
-    crashed = _run(tmp_path_factory.mktemp("crashed"), victims)
+    crashed = _run(tmp_path_factory.mktemp("crashed"), victims, calm_seconds=calm["seconds"])
     killer: Killer = crashed["killer"]
     rows = {r["name"]: r for r in crashed["after"]}
     restart_seconds = {

@@ -7,6 +7,12 @@ destinations and on reads; and an object name that collides with the plain-file 
 ``a/b``) makes it answer 500, which the official client retries for minutes. The gateway checks
 those requests against the object's current generation / metageneration under a per-object lock,
 answers 412 ``conditionNotMet`` or 400 like GCS, and otherwise forwards every request unchanged.
+
+While fake-gcs-server is down (killed, and restarted by the storage service's supervisor), a
+request waits up to :data:`UPSTREAM_WAIT_S` for it instead of failing: a connection the upstream
+refused never reached it, so sending it again is safe. Every acknowledged object write (an upload,
+copy, rewrite or compose answered 200) is reported to ``on_object_written`` with its resource, so
+the service can emit the finalize notification of a write whose process died before publishing it.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import socket
 import threading
 import time
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -34,6 +40,9 @@ _CONDITIONS = (
     "ifMetagenerationNotMatch",
 )
 _SOURCE_CONDITIONS = {f"ifSource{c[2:]}": c for c in _CONDITIONS}
+#: how long a request waits for a restarting fake-gcs-server before answering 502
+UPSTREAM_WAIT_S = 15.0
+_RETRY_PAUSE_S = 0.05
 _HOP_BY_HOP = {
     "connection",
     "keep-alive",
@@ -108,6 +117,11 @@ class Gateway:
         self._clients: set[Any] = set()
         #: monotonic time of the last successful write (fake-gcs-server publishes its notification after)
         self.last_write = 0.0
+        #: set while fake-gcs-server is up; cleared by the supervisor while it restarts it
+        self.upstream_up = threading.Event()
+        self.upstream_up.set()
+        #: called with the object resource (JSON bytes) of every acknowledged object write
+        self.on_object_written: Callable[[bytes], None] | None = None
         self._clients_lock = threading.Lock()
         gateway = self
 
@@ -144,6 +158,12 @@ class Gateway:
             conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._local.conn = conn
         return conn
+
+    def drop_connection(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            conn.close()
 
     def current(self, bucket: str, name: str) -> dict[str, Any] | None:
         conn = self.connection()
@@ -229,12 +249,14 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        self.owner.upstream_up.wait(UPSTREAM_WAIT_S)
         try:
             with self._guard(body) as after:
                 status, headers, payload = self._forward(body)
                 after(status, headers)
             if self.command != "GET" and status < 300:
                 self.owner.last_write = time.monotonic()
+                self._report_written(status, payload)
         except GatewayReject as reject:
             status, headers, payload = reject.status, [("Content-Type", "application/json")], reject.body()
             if status == 304:
@@ -252,17 +274,45 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _forward(self, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
         headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
-        for attempt in (1, 2):  # a kept-alive upstream connection may have been closed meanwhile
-            conn = self.owner.connection()
+        deadline = time.monotonic() + UPSTREAM_WAIT_S
+        attempt = 0
+        while True:
             try:
+                conn = self.owner.connection()
                 conn.request(self.command, self.path, body=body, headers=headers)
                 response = conn.getresponse()
                 return response.status, response.getheaders(), response.read()
+            except ConnectionRefusedError:  # never reached the upstream: it is down or restarting
+                self.owner.drop_connection()
+                if time.monotonic() >= deadline:
+                    raise
+                self.owner.upstream_up.wait(max(0.0, deadline - time.monotonic()))
+                time.sleep(_RETRY_PAUSE_S)
             except (ConnectionError, http.client.HTTPException):
-                conn.close()
+                # a kept-alive upstream connection may have been closed meanwhile: one more try
+                self.owner.drop_connection()
+                attempt += 1
                 if attempt == 2:
                     raise
-        raise AssertionError("unreachable")
+
+    _WRITES = ("/copyTo/", "/rewriteTo/", "/compose")
+
+    def _report_written(self, status: int, payload: bytes) -> None:
+        """Hand the resource of an acknowledged object write to ``on_object_written``."""
+        hook = self.owner.on_object_written
+        path = urlsplit(self.path).path
+        if hook is None or status not in (200, 201) or self.command not in ("POST", "PUT"):
+            return
+        if not (path.startswith("/upload/") or any(w in path for w in self._WRITES)):
+            return
+        try:
+            resource = json.loads(payload)
+        except ValueError:
+            return
+        if isinstance(resource, dict) and resource.get("kind") == "storage#rewriteResponse":
+            resource = resource.get("resource") if resource.get("done") else None
+        if isinstance(resource, dict) and resource.get("kind") == "storage#object":
+            hook(json.dumps(resource).encode())
 
     @contextmanager
     def _guard(self, body: bytes) -> Iterator[Any]:

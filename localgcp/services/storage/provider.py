@@ -7,6 +7,15 @@ backend under :func:`~localgcp.services.storage.mirror.objects_root` (``RILLFLOW
 layout ``<bucket>/<object name>`` is the plain-file mirror other components read. Object
 finalize / delete / metadata-update notifications come back over a private Pub/Sub gRPC port and
 leave as Eventarc-shaped CloudEvents through ``ctx.sink``.
+
+Supervision: a thread waits on fake-gcs-server and, when it dies while the service runs, starts it
+again on the same upstream port over the same objects (backoff 0.25 s to 10 s); the gateway holds
+requests meanwhile, so clients see a slow answer, not an error. ``restarts`` and
+``restart_seconds`` say what happened. A write fake-gcs-server acknowledged but whose notification
+it had not published when it died would lose its finalize event; the gateway reports every
+acknowledged write, the notifications clear them, and after a restart the service emits the
+finalize events still owed (event ids are derived from bucket, object and generation, so one that
+was in fact delivered arrives again as a duplicate that consumers drop, as Eventarc allows).
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +46,9 @@ NOTIFICATION_TOPIC = "gcs-object-notifications"
 START_TIMEOUT_S = 15.0
 DRAIN_QUIET_S = 0.3
 DRAIN_MAX_S = 3.0
+RESTART_BACKOFF_S = (0.25, 10.0)
+#: finalize notifications remembered to match writes reported after their notification
+_RECENT_FINALIZED = 10_000
 
 
 def fake_gcs_server_binary() -> Path:
@@ -69,6 +82,15 @@ class StorageService:
         self._gateway: Gateway | None = None
         self._receiver: NotificationReceiver | None = None
         self._deadletter_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._supervisor: threading.Thread | None = None
+        #: times fake-gcs-server was started again after dying, and seconds until it answered
+        self.restarts = 0
+        self.restart_seconds: list[float] = []
+        #: acknowledged writes whose finalize notification has not arrived: key → object resource
+        self._owed: dict[tuple[str, str, str], bytes] = {}
+        self._finalized: OrderedDict[tuple[str, str, str], None] = OrderedDict()
+        self._owed_lock = threading.Lock()
 
     # --- Service protocol ----------------------------------------------------------------
     @property
@@ -95,28 +117,25 @@ class StorageService:
         self._upstream_port = _free_port(self.ctx.host)
         gateway = Gateway(self.ctx.host, self._port, self._upstream_port, self.objects_root)
         self._port = gateway.port  # a port of 0 is resolved once and kept across restarts
+        gateway.on_object_written = self._acknowledged
         gateway.start()
         self._gateway = gateway
         receiver = NotificationReceiver(self._on_notification, host=self.ctx.host)
         receiver.start()
         self._receiver = receiver
-        env = {**os.environ, "PUBSUB_EMULATOR_HOST": receiver.address}
-        env.pop("GOOGLE_APPLICATION_CREDENTIALS", None)
-        logfile = (self.ctx.data_dir / "fake-gcs-server.log").open("ab")
+        self._stopping.clear()
         try:
-            self._process = subprocess.Popen(
-                self._command(), env=env, stdout=logfile, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-            )
-        finally:
-            logfile.close()
-        try:
+            self._spawn()
             self._wait_until_ready()
         except BaseException:
             self.stop()
             raise
+        self._supervisor = threading.Thread(target=self._supervise, name="gcs-supervisor", daemon=True)
+        self._supervisor.start()
 
     def stop(self) -> None:
         self._drain_notifications()
+        self._stopping.set()
         process, self._process = self._process, None
         if process is not None:
             process.terminate()
@@ -130,7 +149,101 @@ class StorageService:
             receiver.stop()
         gateway, self._gateway = self._gateway, None
         if gateway is not None:
+            gateway.upstream_up.set()  # release requests waiting for a restart
             gateway.stop()
+        supervisor, self._supervisor = self._supervisor, None
+        if supervisor is not None and supervisor is not threading.current_thread():
+            supervisor.join(timeout=10)
+
+    # --- supervision -------------------------------------------------------------------------
+    def _spawn(self) -> None:
+        assert self._receiver is not None
+        env = {**os.environ, "PUBSUB_EMULATOR_HOST": self._receiver.address}
+        env.pop("GOOGLE_APPLICATION_CREDENTIALS", None)
+        with (self.ctx.data_dir / "fake-gcs-server.log").open("ab") as logfile:
+            self._process = subprocess.Popen(
+                self._command(), env=env, stdout=logfile, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
+
+    def _supervise(self) -> None:
+        """Wait on fake-gcs-server; start it again whenever it dies while the service runs."""
+        while not self._stopping.is_set():
+            process = self._process
+            if process is None:
+                return
+            code = process.wait()
+            if self._stopping.is_set() or self._gateway is None:
+                return
+            log.warning("fake-gcs-server (pid %s) exited with %s; starting it again", process.pid, code)
+            self._gateway.upstream_up.clear()
+            started, pause = time.monotonic(), RESTART_BACKOFF_S[0]
+            while not self._stopping.is_set():
+                try:
+                    self._spawn()
+                    self._wait_until_ready()
+                    break
+                except (OSError, StorageServiceError) as exc:
+                    log.warning("restarting fake-gcs-server failed (%s); again in %.2f s", exc, pause)
+                    if self._process is not None and self._process.poll() is None:
+                        self._process.kill()
+                    if self._stopping.wait(pause):
+                        return
+                    pause = min(pause * 2, RESTART_BACKOFF_S[1])
+            else:
+                return
+            self.restarts += 1
+            self.restart_seconds.append(round(time.monotonic() - started, 3))
+            self._gateway.upstream_up.set()
+            self._emit_owed()
+
+    def _acknowledged(self, resource: bytes) -> None:
+        """The gateway answered an object write: its finalize notification is owed until it arrives."""
+        try:
+            body = json.loads(resource)
+            key = (str(body["bucket"]), str(body["name"]), str(body["generation"]))
+        except (ValueError, KeyError, TypeError):
+            return
+        with self._owed_lock:
+            if key not in self._finalized:
+                self._owed[key] = resource
+
+    def _notified(self, attributes: Mapping[str, str]) -> None:
+        if attributes.get("eventType") != "OBJECT_FINALIZE":
+            return
+        key = (
+            attributes.get("bucketId", ""),
+            attributes.get("objectId", ""),
+            attributes.get("objectGeneration", ""),
+        )
+        with self._owed_lock:
+            self._owed.pop(key, None)
+            self._finalized[key] = None
+            while len(self._finalized) > _RECENT_FINALIZED:
+                self._finalized.popitem(last=False)
+
+    def owed_notifications(self) -> int:
+        """Acknowledged writes whose finalize notification has not been emitted yet."""
+        with self._owed_lock:
+            return len(self._owed)
+
+    def _emit_owed(self) -> None:
+        """Emit the finalize events a dead fake-gcs-server never published (see the module docs)."""
+        with self._owed_lock:
+            owed = list(self._owed.items())
+        for (bucket, name, generation), resource in owed:
+            body = json.loads(resource)
+            attributes = {
+                "eventType": "OBJECT_FINALIZE",
+                "bucketId": bucket,
+                "objectId": name,
+                "objectGeneration": generation,
+                "eventTime": str(body.get("updated") or body.get("timeCreated") or ""),
+                "payloadFormat": "JSON_API_V1",
+            }
+            log.info(
+                "emitting the finalize event fake-gcs-server owed for gs://%s/%s#%s", bucket, name, generation
+            )
+            self._on_notification(attributes, resource)
 
     # --- internals -------------------------------------------------------------------------
     def _drain_notifications(self) -> None:
@@ -162,7 +275,8 @@ class StorageService:
 
     def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT_S
-        probe = f"{self.url}/storage/v1/b?project={self.ctx.project}"
+        # fake-gcs-server itself, not the gateway (which holds requests while it restarts)
+        probe = f"http://{self.ctx.host}:{self._upstream_port}/storage/v1/b?project={self.ctx.project}"
         while time.monotonic() < deadline:
             assert self._process is not None
             if self._process.poll() is not None:
@@ -182,6 +296,7 @@ class StorageService:
     def _on_notification(self, attributes: Mapping[str, str], data: bytes) -> None:
         """Convert, make sure the plain file is in place for a finalize, emit; never raise
         (a failure is written to the dead-letter log with its reason)."""
+        self._notified(attributes)
         try:
             event = notification_to_cloudevent(attributes, data, base_url=self.url)
             body = event.get_data()
