@@ -1,9 +1,10 @@
 """End to end: replaying days that already ran ends exactly as one replay.
 
-One stack replays two days with every flow and the app-event stream, is asked for them again
-(the completed days are skipped), then replays them again with ``force`` (the same events are
-published again, each day's pipeline runs again). A second stack replays the days once. The lake
-(every object's content), the load manifests and every warehouse table must be the same in both.
+The shared replay (``replayed_once``: two days with every flow and the app-event stream on a
+fresh stack) is the first run. A new stack is started on the state it left (its ``RILLFLOW_HOME``),
+asked for the days again (the completed days are skipped), then made to replay them with ``force``
+(the same events are published again, each day's pipeline runs again). The lake (every object's
+content), the load manifests and every warehouse table must be those the first run left.
 
 Two days, not one: the startups full load lands at the second day's 01:00 beside the first day's
 clickstream, after the first day's pipeline has run; re-running that first day later sees it
@@ -23,7 +24,7 @@ from rillflow.settings import get_settings
 from tests.support.replayed import DAYS, EVENTS_PER_DAY, FIRST_DAY, quiet
 from tests.support.state import snapshot
 
-#: three replays of two days on one stack, one on another: minutes on a busy 2-core machine
+#: a forced replay of two days on a stack over the shared replay's state: minutes on a busy 2-core machine
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]
 
 
@@ -35,19 +36,19 @@ def _replay(force: bool = False) -> ReplayOutcome:
 
 
 @pytest.fixture(scope="module")
-def twice(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    with running_stack(tmp_path_factory.mktemp("rerun-twice")):
-        first = _replay()
-        assert first.report is not None and not first.plan.rerun
-        again = _replay()
-        forced = _replay(force=True)
-        return {"again": again, "forced": forced, "state": snapshot()}
+def once(replayed_once: dict[str, Any]) -> dict[str, Any]:
+    """The days replayed once (shared with ``test_backfill``): the state before the re-runs."""
+    return replayed_once
 
 
 @pytest.fixture(scope="module")
-def once(replayed_once: dict[str, Any]) -> dict[str, Any]:
-    """The days replayed once, on another stack (shared with ``test_backfill``)."""
-    return replayed_once
+def twice(once: dict[str, Any]) -> dict[str, Any]:
+    """A stack started again on the first run's home, asked again, then forced (after ``once``
+    took its snapshot: the re-runs change that home)."""
+    with running_stack(once["home"]):
+        again = _replay()
+        forced = _replay(force=True)
+        return {"again": again, "forced": forced, "state": snapshot()}
 
 
 def test_asking_again_for_a_completed_day_skips_it(twice: dict[str, Any]) -> None:

@@ -35,10 +35,11 @@ def state() -> dict[str, Any]:
 
 
 def replay_once(home: Path, first_day: date = FIRST_DAY, days: int = DAYS) -> dict[str, Any]:
-    """Replay the days on a fresh stack under ``home``; the state it leaves."""
+    """Replay the days on a fresh stack under ``home``; the state it leaves (and ``home``, where a
+    later stack can start again on that state)."""
     with running_stack(home):
         outcome = replay(get_settings(), first_day, days, EVENTS_PER_DAY, quiet())
         assert outcome.report is not None and all(c.ok for c in outcome.counts), [
             c.line() for c in outcome.counts
         ]
-        return state()
+        return {**state(), "home": home}
