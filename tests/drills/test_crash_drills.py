@@ -5,7 +5,9 @@ warehouse table equal those a run without crashes leaves (``tests.support.state`
 ``tests/e2e/test_backfill.py`` uses).
 
 Beside them, the duplicates drill (``make drills`` only: one more replay) delivers every Eventarc
-event and fires every scheduler tick twice and expects the same state again.
+event twice, each copy held back a random time up to :data:`JITTER_S` (so out of order, which
+Eventarc allows), fires every scheduler tick twice and sends every workflow step's HTTP call twice,
+and expects the same state again.
 
 Victims are picked from ``rillflow local status --json``. The small version (``make test``) kills
 the app-event publisher function mid-request, a streaming drain and fake-gcs-server (behind the
@@ -32,8 +34,9 @@ import pytest
 
 from harness.stack import client_env
 from harness.testing import running_stack
-from localgcp.services.eventarc.router import COPIES_ENV
+from localgcp.services.eventarc.router import COPIES_ENV, JITTER_ENV, SEED_ENV
 from localgcp.services.scheduler.service import COPIES_ENV as SCHEDULER_COPIES_ENV
+from localgcp.services.workflows.stdlib.http import COPIES_ENV as WORKFLOWS_HTTP_COPIES_ENV
 from rillflow.commands.run import replay
 from rillflow.settings import get_settings
 from tests.drills import background
@@ -61,6 +64,8 @@ SPREAD = {
 }
 #: functions with nothing to do on a calm day: killed while idle (the restart is what is tested)
 IDLE_VICTIMS = frozenset({"function:on_pipeline_alert"})
+#: the duplicates drill holds each Eventarc delivery back a random time up to this (seconds)
+JITTER_S = 0.5
 
 
 def _run(
@@ -265,8 +270,16 @@ def test_a_killed_stack_is_started_again_by_local_up_and_the_day_resumes(
 def test_every_event_and_tick_delivered_twice_leaves_the_state_of_a_calm_run(
     calm: dict[str, Any], tmp_path_factory: pytest.TempPathFactory, drill: Figures
 ) -> None:
-    twice = {COPIES_ENV: "2", SCHEDULER_COPIES_ENV: "2"}
-    drill.drill = "duplicates: every Eventarc event and scheduler tick delivered twice"
+    twice = {
+        COPIES_ENV: "2",
+        JITTER_ENV: str(JITTER_S),
+        SEED_ENV: str(SEED),
+        SCHEDULER_COPIES_ENV: "2",
+        WORKFLOWS_HTTP_COPIES_ENV: "2",
+    }
+    drill.drill = (
+        "duplicates: every Eventarc event (out of order), scheduler tick and workflow HTTP call twice"
+    )
     drill.volume = f"{DAYS} replayed day(s), {EVENTS_PER_DAY:,} app events/day"
     doubled = _run(tmp_path_factory.mktemp("doubled"), None, twice)
     drill.duration_s = round(doubled["seconds"], 1)

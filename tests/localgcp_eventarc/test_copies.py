@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness.triggers import load_declaration
-from localgcp.services.eventarc.router import COPIES_ENV, EventRouter
+from localgcp.services.eventarc.router import COPIES_ENV, JITTER_ENV, SEED_ENV, EventRouter
 from tests.localgcp_eventarc.test_unreachable import _event
 
 
@@ -44,3 +44,42 @@ def test_every_event_is_delivered_copies_times(
         server.shutdown()
     assert sorted(ids) == sorted([first["id"]] * copies + [second["id"]] * copies)
     assert router.stats.delivered == 2 * copies and router.stats.received == 2
+
+
+def test_jitter_delivers_events_out_of_the_order_they_happened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Eventarc promises no order: with ``jitter_s`` deliveries are held back at random (seeded),
+    so a later event reaches the function first; each still arrives exactly ``copies`` times."""
+    ids: list[str] = []
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server API
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            with lock:
+                ids.append(self.headers["ce-id"])
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv(JITTER_ENV, "0.3")
+    monkeypatch.setenv(SEED_ENV, "7")
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    router = EventRouter(
+        load_declaration({"lake_bucket": "lake"}), lambda fn: url, tmp_path / "dl.jsonl", workers=1
+    )
+    try:
+        events = [_event() for _ in range(20)]
+        for event in events:
+            router.emit(event)
+        assert router.wait_idle(30)
+    finally:
+        router.stop()
+        server.shutdown()
+    sent = [e["id"] for e in events]
+    assert sorted(ids) == sorted(sent) and ids != sent

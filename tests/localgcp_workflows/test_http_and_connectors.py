@@ -81,6 +81,27 @@ def test_get_with_query_and_auth(server: str) -> None:
     assert _Handler.seen[0]["auth"].startswith("Bearer ")
 
 
+def test_copies_send_each_call_again_and_answer_with_the_last(
+    server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The drills' fault: every http call sent twice, the step seeing the second answer."""
+    from localgcp.services.workflows.stdlib.http import COPIES_ENV
+
+    monkeypatch.setenv(COPIES_ENV, "2")
+    result = execute(
+        f"""
+        - get:
+            call: http.get
+            args:
+              url: {server}/twice
+            result: r
+        - done:
+            return: ${{r.body.attempt}}
+        """
+    )
+    assert result == 2 and _Handler.counts["/twice"] == 2
+
+
 def test_post_json_body(server: str) -> None:
     result = execute(
         f"""

@@ -7,7 +7,9 @@ the replay driver wait until every event of a simulated day has settled.
 
 ``copies`` > 1 delivers every event that many times, as separate deliveries (Eventarc delivers
 at least once: a drill checks that the functions make nothing of the duplicates); by default
-:data:`COPIES_ENV` says how many.
+:data:`COPIES_ENV` says how many. ``jitter_s`` > 0 holds each delivery back a random time up to
+that many seconds (seeded by :data:`SEED_ENV`), so events reach a function out of the order they
+happened in, which Eventarc allows (it promises no order); by default :data:`JITTER_ENV`.
 
 A function that cannot be reached (its process died and is being restarted: Cloud Run answers
 503 while it replaces an instance) is retried with the same backoff for ``unavailable_grace_s``
@@ -21,6 +23,7 @@ import heapq
 import itertools
 import json
 import os
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -36,6 +39,10 @@ from localgcp.services.eventarc.triggers import Declaration, EventTrigger
 
 #: how many times each event is delivered when the router is not told (drills set it to 2)
 COPIES_ENV = "LOCALGCP_EVENTARC_COPIES"
+#: the most seconds a delivery is held back at random when the router is not told (drills: > 0)
+JITTER_ENV = "LOCALGCP_EVENTARC_JITTER_S"
+#: the seed of those random delays
+SEED_ENV = "LOCALGCP_EVENTARC_SEED"
 #: how the error text of a delivery whose function could not be reached begins
 UNREACHABLE = "unreachable: "
 
@@ -85,6 +92,7 @@ class EventRouter:
         unavailable_grace_s: float = 0.0,
         token_for: Callable[[EventTrigger, str], str] | None = None,
         copies: int | None = None,
+        jitter_s: float | None = None,
     ) -> None:
         """``token_for(trigger, url)``: the ID token the trigger's service account presents to the
         function at ``url`` (Eventarc sends one; Cloud Run checks it); None: no token."""
@@ -98,6 +106,8 @@ class EventRouter:
         self.unavailable_grace_s = unavailable_grace_s
         self.token_for = token_for
         self.copies = copies if copies is not None else int(os.environ.get(COPIES_ENV) or 1)
+        self.jitter_s = jitter_s if jitter_s is not None else float(os.environ.get(JITTER_ENV) or 0.0)
+        self._rng = random.Random(int(os.environ.get(SEED_ENV) or 0))
         self.stats = RouterStats()
         #: every matched event received, in order, when ``journal`` is on (redelivery drills)
         self.journal: list[CloudEvent] | None = [] if journal else None
@@ -126,8 +136,7 @@ class EventRouter:
             live = [t for t in triggers if t.name not in self._paused]
             self.stats.paused += len(triggers) - len(live)
             for trigger in live:
-                for _ in range(self.copies):
-                    heapq.heappush(self._queue, _Delivery(time.monotonic(), next(self._seq), trigger, event))
+                self._enqueue(trigger, event)
             self._cond.notify_all()
 
     def deliver(self, trigger: EventTrigger, event: CloudEvent) -> None:
@@ -136,9 +145,14 @@ class EventRouter:
             self.stats.received += 1
             if self.journal is not None:
                 self.journal.append(event)
-            for _ in range(self.copies):
-                heapq.heappush(self._queue, _Delivery(time.monotonic(), next(self._seq), trigger, event))
+            self._enqueue(trigger, event)
             self._cond.notify_all()
+
+    def _enqueue(self, trigger: EventTrigger, event: CloudEvent) -> None:
+        """``copies`` deliveries of the event, each held back up to ``jitter_s`` (caller holds the lock)."""
+        for _ in range(self.copies):
+            due = time.monotonic() + (self._rng.uniform(0.0, self.jitter_s) if self.jitter_s > 0 else 0.0)
+            heapq.heappush(self._queue, _Delivery(due, next(self._seq), trigger, event))
 
     # --- control -----------------------------------------------------------------------
     def pause(self, names: list[str] | tuple[str, ...]) -> None:

@@ -7,12 +7,17 @@ workflow's service account (:data:`SERVICE_ACCOUNT_ENV`), minted by the stack's 
 (:mod:`localgcp.services.functions.oidc`), which the local functions' fronts check as Cloud Run
 does. ``OAuth2`` (and OIDC without a stack issuer) sends a placeholder bearer header that marks
 the call as authenticated for local services that look for one.
+
+:data:`COPIES_ENV` > 1 sends every call that many times and answers with the last (a drill's
+fault: a step whose answer was lost and that ran again, as a retried step does in the cloud);
+the earlier copies' answers and errors are dropped.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from contextlib import suppress
 from typing import Any
 
 import requests
@@ -27,6 +32,8 @@ MAX_TIMEOUT_S = 1800.0
 _AUTH_TYPES = {"OIDC", "OAUTH2"}
 #: the service account the local Workflows service runs workflows as (their OIDC tokens name it)
 SERVICE_ACCOUNT_ENV = "LOCALGCP_WORKFLOWS_SERVICE_ACCOUNT"
+#: how many times each http call is sent (drills: 2); the last answer is the step's
+COPIES_ENV = "LOCALGCP_WORKFLOWS_HTTP_COPIES"
 
 
 def _encode_body(body: Any, headers: dict[str, str]) -> bytes | None:
@@ -86,6 +93,11 @@ def request(
     seconds = min(float(timeout), MAX_TIMEOUT_S) if timeout is not None else DEFAULT_TIMEOUT_S
     data = _encode_body(body, send_headers)
     params = {k: (v if isinstance(v, list) else str(v)) for k, v in (query or {}).items()}
+    for _ in range(int(os.environ.get(COPIES_ENV) or 1) - 1):
+        with suppress(requests.RequestException):  # a copy whose answer is lost: its effects remain
+            requests.request(
+                method.upper(), url, params=params, data=data, headers=send_headers, timeout=seconds
+            )
     try:
         response = requests.request(
             method.upper(), url, params=params, data=data, headers=send_headers, timeout=seconds
