@@ -67,7 +67,7 @@ demo: $(STAMP) ## Run the platform end to end locally on embedded defaults
 	$(VENV)/bin/rillflow demo
 
 test: $(STAMP) $(BQEMU_STAMP) ## Run the test suite (unit, parity and end-to-end against local services)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest --durations=25 $(PYTEST_ARGS)
 
 # The fast tier (tests/README.md): no local service, stack, browser, Google emulator or subprocess-
 # heavy run. tests/conftest.py sets `service` and `browser` from the fixtures a test uses and `fuzz`
