@@ -18,9 +18,10 @@ compaction, the warehouse tables; ``tests/e2e/test_backfill.py`` compares them):
 * **The day's pipeline.** Where the claim starts ``daily_pipeline``, :class:`Pipelines` records it.
   Its function steps run per day: ``lake_compaction.compact_days`` and the sales export
   (``sales_jobs.export_day``; the orders of a week of days are read in one query,
-  ``sales_jobs.orders_by_day``, where the export asks for one day). Dataform runs once at the
-  end, a full refresh with the last day's tags and vars, and the ``daily_ml`` pipeline once, for
-  the last day, training both models (as a retraining day would).
+  ``sales_jobs.orders_by_day``, where the export asks for one day; the invalid orders without a
+  usable ``order_ts`` as the export finds them, ``sales_jobs.undated_invalid_orders``). Dataform
+  runs once at the end, a full refresh with the last day's tags and vars, and the ``daily_ml``
+  pipeline once, for the last day, training both models (as a retraining day would).
 * **App events.** The publisher's batches (``app_events_job.batches``: the same generator and
   Avro envelope, an hour of events a period in envelopes of up to 500 events instead of one
   message a minute) go to the streaming pipeline's transforms as a bounded input
@@ -409,7 +410,8 @@ class Backfill:
         t0 = time.perf_counter()
         orders = sales_jobs.orders_by_day(self.documents, days[0], days[-1])
         for day in days:
-            result = sales_jobs.export_day(self.lake, day, orders.get(day, []))
+            undated = sales_jobs.undated_invalid_orders(self.documents, day)  # as export_sales does
+            result = sales_jobs.export_day(self.lake, day, orders.get(day, []) + undated)
             self.report.add("export_sales", result)
             if result["action"] != "unchanged":
                 self._landed(lake_paths.sales_object(day))
@@ -467,10 +469,13 @@ class Backfill:
 
     def _ml(self, last: date) -> None:
         """The daily ML pipeline once, for the last day, retraining (as a weekly day would)."""
-        from ml.pipelines.local_runner import SUCCEEDED, run_pipeline_job_isolated
+        from harness.stack import pipeline_job_log
+        from ml.pipelines.jobs import SUCCEEDED, record, submit, wait
 
         t0 = time.perf_counter()
-        record = run_pipeline_job_isolated(
+        # a PipelineJob on the stack's Vertex AI, as the daily workflow starts it (kfp.local runs it
+        # in a child process of the stack's, its output in the job's log)
+        job = submit(
             "daily_ml",
             {
                 "as_of_date": last.isoformat(),
@@ -478,13 +483,16 @@ class Backfill:
                 "project": self.settings.project,
                 "location": self.settings.region,
             },
+            self.settings,
         )
+        wait(job)
+        done = record(job.gca_resource)
+        log = str(pipeline_job_log(self.settings, job.resource_name))
         self.report.time("ml (daily_ml, training)", time.perf_counter() - t0)
-        self.report.ml = {k: record.get(k) for k in ("job_id", "state", "outputs", "log")}
+        self.report.ml = {k: done.get(k) for k in ("job_id", "state", "outputs")} | {"log": log}
         self._tick("ML pipeline (training)")
-        if record.get("state") != SUCCEEDED:
-            message = (record.get("error") or {}).get("message", "")
-            raise BackfillError(f"the ML pipeline failed: {message} (log: {record.get('log')})")
+        if done["state"] != SUCCEEDED:
+            raise BackfillError(f"the ML pipeline {done['state']}: {done.get('error')} (log: {log})")
 
 
 # --- app events: the streaming pipeline's transforms over the generated batches -----------------

@@ -9,11 +9,12 @@ backfill pause the event triggers whose work it does in bulk.
 
 What runs where (``/status``'s ``processes``, ``rillflow local status --json``): the emulators,
 the router, the Pub/Sub push ingress, Workflows, the startups API and the control endpoint are
-threads of this one process; fake-gcs-server (behind the Storage gateway), each function and
-each streaming drain are child processes. The functions host restarts a function process that
-dies, and :meth:`LocalStack.drain_stream` runs a drain again when its process is killed; a dead
-``python -m harness serve`` takes every thread with it and is started again by ``rillflow local
-up`` (which first ends the children the dead one left behind).
+threads of this one process; fake-gcs-server (behind the Storage gateway), each function, each
+streaming drain and each running pipeline job of the local Vertex AI are child processes. The
+functions host restarts a function process that dies, and :meth:`LocalStack.drain_stream` runs a
+drain again when its process is killed; a dead ``python -m harness serve`` takes every thread with
+it and is started again by ``rillflow local up`` (which first ends the children the dead one left
+behind).
 """
 
 from __future__ import annotations
@@ -60,6 +61,9 @@ DRAIN_LAKE_WINDOW_S = 3600
 #: day was acknowledged, so the messages are all waiting and a longer wait is only waiting
 DRAIN_IDLE_S = 0.5
 WORKFLOWS_DIR = Path(__file__).resolve().parent.parent / "workflows"
+#: the compiled Vertex pipelines (``rillflow ml compile``); each start uploads them to the ML
+#: artifacts bucket's ``templates/``, where terraform's ``pipeline_templates`` points in the cloud
+PIPELINE_TEMPLATES_DIR = WORKFLOWS_DIR.parent / "ml" / "pipelines" / "compiled"
 #: the Cloud Functions source served by one functions-framework process per function
 FUNCTIONS_SOURCE = Path(__file__).resolve().parent.parent / "functions" / "main.py"
 #: how often a drain whose process was killed is run again, and the first backoff (doubling)
@@ -149,6 +153,7 @@ class LocalStack:
         from harness.vertex import start_vertex  # the ML bucket, Endpoint.predict's predictor
 
         start_vertex(self.services, self.settings)
+        self._upload_pipeline_templates()
         self._start_startups_api()
         if self.with_functions:
             base = None if self.free_ports else self.settings.ports.functions_base
@@ -181,6 +186,17 @@ class LocalStack:
         """The ID token Eventarc presents for ``trigger``: its own service account's, for ``url``."""
         assert self.issuer is not None
         return self.issuer.mint(url, identities.trigger_account(trigger, self.settings.project))
+
+    def _upload_pipeline_templates(self) -> None:
+        """The compiled pipelines to ``gs://<ML bucket>/templates/`` (terraform/storage.tf's layout),
+        which the daily workflow's ``templateUri`` names: the local Vertex AI reads them there."""
+        if "aiplatform" not in self.services or "storage" not in self.services:
+            return
+        from google.cloud import storage  # type: ignore[attr-defined]
+
+        bucket = storage.Client(project=self.settings.project).bucket(self.settings.ml_bucket)
+        for path in sorted(PIPELINE_TEMPLATES_DIR.glob("*.yaml")):
+            bucket.blob(f"templates/{path.name}").upload_from_filename(str(path), content_type="text/yaml")
 
     def launch_streaming_job(self) -> None:
         """Run the streaming launcher workflow (idempotent) as terraform's scheduler does hourly."""
@@ -228,8 +244,11 @@ class LocalStack:
             "DATAFORM_REPOSITORY": "rillflow",
             "DATAFORM_SERVICE_ACCOUNT": f"rillflow-dataform@{s.project}.iam.gserviceaccount.com",
             "ALERTS_TOPIC": s.alerts_topic,
-            "PIPELINE_ROOT": str(s.home / "pipelines"),
-            "PIPELINE_TEMPLATES_URI": str(WORKFLOWS_DIR.parent / "ml" / "pipelines" / "compiled"),
+            # terraform's artifacts outputs; the local Vertex AI maps a gs:// pipeline root to a
+            # folder of its own (RILLFLOW_HOME/aiplatform/pipelines/<job>/root: kfp.local writes
+            # local files) and reads the templates from the local Cloud Storage
+            "PIPELINE_ROOT": f"gs://{s.ml_bucket}/pipelines",
+            "PIPELINE_TEMPLATES_URI": f"gs://{s.ml_bucket}/templates",
             "VERTEX_SERVICE_ACCOUNT": f"rillflow-vertex@{s.project}.iam.gserviceaccount.com",
             "APP_EVENTS_SUBSCRIPTION": s.app_events_subscription,
             "APP_EVENTS_DEADLETTER_TOPIC": s.app_events_deadletter_topic,
@@ -425,7 +444,9 @@ class LocalStack:
                 upstream = getattr(svc, "_upstream_port", None)
                 rows.append(
                     {
-                        **entry(f"{name}:fake-gcs-server", "process", child.pid, upstream, child.poll() is None),
+                        **entry(
+                            f"{name}:fake-gcs-server", "process", child.pid, upstream, child.poll() is None
+                        ),
                         "restarts": getattr(svc, "restarts", 0),
                         "restart_seconds": list(getattr(svc, "restart_seconds", [])),
                     }
@@ -542,6 +563,12 @@ def client_env(settings: Settings, state: dict[str, Any]) -> dict[str, str]:
     if key_file.exists():
         env[settings.startups_api_key_env] = key_file.read_text().strip()
     return env
+
+
+def pipeline_job_log(settings: Settings, job_name: str) -> Path:
+    """Where the local Vertex AI of the stack at ``settings.home`` writes the output of pipeline
+    job ``job_name`` (``localgcp.services.aiplatform.pipelines``: ``<data dir>/pipelines/<id>/``)."""
+    return settings.home / "aiplatform" / "pipelines" / job_name.rsplit("/", 1)[-1] / "output.log"
 
 
 def read_state(home: Path) -> dict[str, Any] | None:

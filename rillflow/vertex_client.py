@@ -10,6 +10,14 @@ credentials in the SDK's global config. Later ``aiplatform.init(project=…, loc
 calls keep both, so application code (``ml/registry/vertex.py``, ``ml/serving/deploy.py``)
 runs unchanged once this was called.
 
+One more local difference, for pipelines: ``PipelineJob.submit`` prepares its pipeline root's
+bucket, creating it (and granting the job's service account on it) if missing, or else checking
+through Cloud Resource Manager that it belongs to the project. localgcp serves neither IAM nor
+Resource Manager: the check would retry against Google's API for most of a minute, then log a
+failure. For the local endpoint only, :func:`_install_local_pipeline_bucket` makes that step create
+a missing bucket in the local Cloud Storage and nothing else (a local-path pipeline root needs
+nothing); against Google it is the SDK's own.
+
 Application entry point: :func:`init_vertex` — ``aiplatform.init`` in the cloud, and the same
 plus :func:`use_local_vertex` when ``AIPLATFORM_EMULATOR_HOST`` (``127.0.0.1:PORT``) is set.
 """
@@ -25,6 +33,7 @@ ENV_VAR = "AIPLATFORM_EMULATOR_HOST"
 _local_targets: set[str] = set()
 _patch_lock = threading.Lock()
 _patched = False
+_bucket_patched = False
 
 
 def _install_insecure_channels() -> None:
@@ -47,6 +56,47 @@ def _install_insecure_channels() -> None:
         _patched = True
 
 
+def _install_local_pipeline_bucket() -> None:
+    """Wrap the SDK's pipeline-root bucket preparation once: see the module docstring."""
+    global _bucket_patched
+    with _patch_lock:
+        if _bucket_patched:
+            return
+        from google.cloud.aiplatform import initializer
+        from google.cloud.aiplatform.utils import gcs_utils
+
+        original = gcs_utils.create_gcs_bucket_for_pipeline_artifacts_if_it_does_not_exist
+
+        def prepare(
+            output_artifacts_gcs_dir: str | None = None,
+            service_account: str | None = None,
+            project: str | None = None,
+            location: str | None = None,
+            credentials: Any = None,
+        ) -> str:
+            config = initializer.global_config
+            if config.api_endpoint not in _local_targets:
+                return str(
+                    original(output_artifacts_gcs_dir, service_account, project, location, credentials)
+                )
+            project = project or config.project
+            directory = output_artifacts_gcs_dir or gcs_utils.generate_gcs_directory_for_pipeline_artifacts(
+                project, location
+            )
+            if not directory.startswith("gs://"):
+                return directory  # a local folder: the local Vertex AI writes there itself
+            from google.cloud import storage  # type: ignore[attr-defined]
+
+            client = storage.Client(project=project, credentials=credentials or config.credentials)
+            bucket = gcs_utils.bucket_from_uri(directory, client)
+            if not bucket.exists():
+                client.create_bucket(bucket, project=project, location=location)
+            return directory
+
+        gcs_utils.create_gcs_bucket_for_pipeline_artifacts_if_it_does_not_exist = prepare
+        _bucket_patched = True
+
+
 def use_local_vertex(address: str, project: str | None = None, location: str | None = None) -> None:
     """Send every later Vertex AI SDK call to the local service at ``address`` (``127.0.0.1:PORT``)."""
     from google.auth.credentials import AnonymousCredentials
@@ -58,6 +108,7 @@ def use_local_vertex(address: str, project: str | None = None, location: str | N
         raise ValueError(f"the local Vertex AI runs on the loopback interface, not {address!r}")
     _local_targets.add(address)
     _install_insecure_channels()
+    _install_local_pipeline_bucket()
     aiplatform.init(
         project=project,
         location=location,

@@ -56,21 +56,25 @@ TIME_SCALE_ENV = "RILLFLOW_WORKFLOWS_TIME_SCALE"
 DEMO_TIME_SCALE = "0.05"
 
 
-def _latest_ml_job() -> dict[str, Any] | None:
-    from ml.pipelines.local_runner import list_pipeline_jobs
-
-    jobs = list_pipeline_jobs()
-    return jobs[-1] if jobs else None
+#: the daily ML pipeline's name (its ``pipelineInfo.name``), which the demo reports on
+DAILY_ML = "daily-ml"
 
 
-def ml_summary() -> list[str]:
-    """What the latest daily ML pipeline run did, model by model (trained, scored, or why it skipped)."""
-    from ml.pipelines.local_runner import list_pipeline_jobs
+def _latest_ml_job(env: dict[str, str], settings: Settings) -> dict[str, Any] | None:
+    """The latest ``daily-ml`` PipelineJob (the backfill's or a replayed day's), from the stack's
+    Vertex AI (``PipelineJob.list``), as ``ml.pipelines.jobs.record`` describes it."""
+    from ml.pipelines.jobs import latest
 
-    jobs = list_pipeline_jobs()
-    if not jobs:
+    for name, value in env.items():
+        os.environ.setdefault(name, value)
+    return latest(DAILY_ML, settings)
+
+
+def ml_summary(last: dict[str, Any] | None) -> list[str]:
+    """What a daily ML pipeline run (``ml.pipelines.jobs.record``, e.g. :func:`_latest_ml_job`'s)
+    did, model by model (trained, scored, or why it skipped)."""
+    if last is None:
         return ["no ML pipeline has run yet"]
-    last = jobs[-1]
     lines = [
         f"latest pipeline {last.get('pipeline')} for {last.get('parameter_values', {}).get('as_of_date')}: {last.get('state')}"
     ]
@@ -412,7 +416,7 @@ def demo_command(
                 ]
             else:
                 steps.append(Step("replay", f"{replay_days} days had already run: nothing to do", seconds))
-        latest = _latest_ml_job()
+        latest = _latest_ml_job(handle.env, settings)
     if latest is not None:
         when = (latest.get("parameter_values") or {}).get("as_of_date")
         steps.append(Step(f"ML, latest daily_ml ({when})", _ml_did(latest.get("outputs") or {}), 0.0))

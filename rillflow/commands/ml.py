@@ -1,4 +1,5 @@
-"""``rillflow ml``: compile the Vertex pipelines, run them locally, list the registry, serve a model."""
+"""``rillflow ml``: compile the Vertex pipelines, run one as a Vertex AI PipelineJob (locally: on the
+running stack's Vertex AI), list the registry, serve a model."""
 
 from __future__ import annotations
 
@@ -9,16 +10,10 @@ from typing import Any
 import click
 
 
-def registry() -> Any:
-    """The model registry (Vertex AI's: ``ml.registry.get_registry``), reached locally through the
-    running stack's addresses (its ``stack.json``, as ``rillflow local env`` prints them) unless
-    they are exported already. Without a stack there is no local Vertex AI: say so, in one line."""
-    from google.auth.exceptions import DefaultCredentialsError
-
+def use_stack() -> None:
+    """Reach the running local stack (its ``stack.json``'s addresses, as ``rillflow local env``
+    prints them) unless they are exported already: Vertex AI is the stack's locally."""
     from harness.stack import client_env, read_state
-    from ml.registry import get_registry
-    from rillflow.commands.errors import ExplainedError
-    from rillflow.resources import resources
     from rillflow.settings import get_settings
 
     settings = get_settings()
@@ -26,6 +21,20 @@ def registry() -> Any:
     if state is not None:
         for name, value in client_env(settings, state).items():
             os.environ.setdefault(name, value)
+
+
+def registry() -> Any:
+    """The model registry (Vertex AI's: ``ml.registry.get_registry``), reached locally through the
+    running stack (:func:`use_stack`). Without a stack there is no local Vertex AI: say so, in one line."""
+    from google.auth.exceptions import DefaultCredentialsError
+
+    from ml.registry import get_registry
+    from rillflow.commands.errors import ExplainedError
+    from rillflow.resources import resources
+    from rillflow.settings import get_settings
+
+    use_stack()
+    settings = get_settings()
     try:
         return get_registry(settings)
     except DefaultCredentialsError as exc:
@@ -59,8 +68,20 @@ def compile_command(check: bool) -> None:
 @click.argument("pipeline")
 @click.option("--param", "params", multiple=True, help="NAME=VALUE (JSON values parsed: true, 168, ...)")
 def run_command(pipeline: str, params: tuple[str, ...]) -> None:
-    """Run PIPELINE (daily_ml, churn_ml, forecast_ml) locally with kfp.local."""
-    from ml.pipelines.local_runner import SUCCEEDED, run_pipeline_job
+    """Run PIPELINE (daily_ml, churn_ml, forecast_ml) as a Vertex AI PipelineJob and wait for it.
+
+    The compiled template (ml/pipelines/compiled/, `rillflow ml compile` refreshes it) goes through
+    the Vertex AI SDK: locally to the running stack's Vertex AI (`rillflow local up`), which runs it
+    with kfp.local; in the cloud to Vertex AI Pipelines."""
+    from google.api_core import exceptions
+    from google.auth.exceptions import DefaultCredentialsError
+
+    from harness.stack import pipeline_job_log
+    from ml.pipelines.jobs import SUCCEEDED, submit, template_path, wait
+    from ml.pipelines.jobs import record as job_record
+    from rillflow.commands.errors import ExplainedError
+    from rillflow.resources import resources
+    from rillflow.settings import get_settings
 
     values = {}
     for item in params:
@@ -71,13 +92,28 @@ def run_command(pipeline: str, params: tuple[str, ...]) -> None:
             values[name] = json.loads(raw)
         except ValueError:
             values[name] = raw
-    record = run_pipeline_job(pipeline, values)
-    click.echo(
-        json.dumps(
-            {k: v for k, v in record.items() if k != "error"} | {"error": record.get("error")}, indent=2
-        )
-    )
-    if record["state"] != SUCCEEDED:
+    try:
+        template_path(pipeline)
+    except KeyError as exc:
+        raise click.BadParameter(str(exc.args[0]), param_hint="PIPELINE") from None
+    use_stack()
+    settings = get_settings()
+    try:
+        job = submit(pipeline, values, settings)
+    except (DefaultCredentialsError, exceptions.ServiceUnavailable) as exc:
+        raise ExplainedError(resources(settings).unavailable_hint.format(error=exc)) from exc
+    except ValueError as exc:  # the SDK's own checks, e.g. a parameter the pipeline does not declare
+        raise click.ClickException(f"cannot submit the pipeline job: {exc}") from None
+    except exceptions.GoogleAPICallError as exc:  # Vertex AI's, e.g. a value of the wrong type
+        raise click.ClickException(f"Vertex AI refused the pipeline job: {exc.message}") from None
+    click.echo(f"submitted {job.resource_name}; waiting for it to end", err=True)
+    state = wait(job)
+    record = job_record(job.gca_resource)
+    log = pipeline_job_log(settings, job.resource_name)
+    if settings.env == "local" and log.exists():
+        record["log"] = str(log)
+    click.echo(json.dumps(record, indent=2, default=str))
+    if state != SUCCEEDED:
         raise SystemExit(1)
 
 

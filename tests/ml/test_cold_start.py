@@ -7,10 +7,10 @@ import pyarrow as pa
 import pytest
 
 from ml.forecasting.readiness import hours_to_train
-from ml.pipelines.local_runner import SUCCEEDED, get_pipeline_job, run_pipeline_job
 from ml.registry import CHAMPION, get_registry
 from rillflow.warehouse import get_warehouse
 from tests.ml.synthetic import churn_features, hourly_series
+from tests.support.kfp_local import SUCCEEDED, get_pipeline_job, run_pipeline_job
 from tests.support.vertex import Vertex, vertex, vertex_platform
 
 __all__ = ["vertex", "vertex_platform"]  # fixtures: the registry is Vertex AI's, locally too

@@ -12,7 +12,10 @@ import pyarrow as pa
 import pytest
 
 from ml.pipelines.compile import COMPILED_DIR, stale_pipelines
-from ml.pipelines.local_runner import (
+from ml.registry import CHAMPION, get_registry
+from rillflow.warehouse import get_warehouse
+from tests.ml.synthetic import churn_features, hourly_series
+from tests.support.kfp_local import (
     FAILED,
     SUCCEEDED,
     get_pipeline_job,
@@ -20,9 +23,6 @@ from ml.pipelines.local_runner import (
     run_pipeline_job,
     run_pipeline_job_isolated,
 )
-from ml.registry import CHAMPION, get_registry
-from rillflow.warehouse import get_warehouse
-from tests.ml.synthetic import churn_features, hourly_series
 from tests.support.vertex import Vertex, vertex, vertex_platform
 
 __all__ = ["vertex", "vertex_platform"]  # fixtures: the registry is Vertex AI's, locally too

@@ -8,9 +8,13 @@ Served on 127.0.0.1 (insecure gRPC), state in SQLite under the service's data di
   PredictionService.Predict through a pluggable :data:`Predictor` (:mod:`.endpoints`);
 * DatasetService: Create/Get/List/DeleteDataset (:mod:`.datasets`);
 * JobService: Create/Get/List/CancelCustomJob, run as local processes (:mod:`.jobs`);
+* PipelineService: Create/Get/List/Cancel/DeletePipelineJob: compiled KFP pipelines run with
+  kfp.local in a child process each (:mod:`.pipelines`, :mod:`.pipeline_runner`), at most
+  ``max_running_pipelines`` at a time (default 1), the rest queued;
 * google.longrunning.Operations: every operation is returned done; GetOperation finds it later.
 
-Anything else answers UNIMPLEMENTED naming the method.
+Anything else answers UNIMPLEMENTED naming the method: among others batch prediction, training
+pipelines, hyperparameter tuning, pipeline schedules, the metadata store, feature stores.
 
 Pointing the SDK here. ``aiplatform.init(api_endpoint="127.0.0.1:PORT",
 credentials=AnonymousCredentials())`` is not enough on its own: the SDK builds GAPIC clients
@@ -39,6 +43,7 @@ from localgcp.services.aiplatform.datasets import DatasetService
 from localgcp.services.aiplatform.endpoints import EndpointService, ModelRecord, PredictionService, Predictor
 from localgcp.services.aiplatform.jobs import JobService
 from localgcp.services.aiplatform.models import ModelService
+from localgcp.services.aiplatform.pipelines import PipelineService
 from localgcp.services.aiplatform.rpc import Operations, UnknownMethod
 from localgcp.services.aiplatform.store import Store
 from localgcp.services.base import ServiceContext
@@ -56,16 +61,21 @@ class AiPlatformService:
 
     name = "aiplatform"
 
-    def __init__(self, ctx: ServiceContext, predictor: Predictor | None = None) -> None:
+    def __init__(
+        self, ctx: ServiceContext, predictor: Predictor | None = None, max_running_pipelines: int = 1
+    ) -> None:
         if ctx.host not in _LOOPBACK:
             raise ValueError(f"the Vertex AI emulator binds 127.0.0.1 only, not {ctx.host!r}")
         self.ctx = ctx
         #: computes predictions for PredictionService.Predict; may be set at any time
         self.predictor = predictor
+        #: pipeline jobs run at once; the others wait in PIPELINE_STATE_QUEUED
+        self.max_running_pipelines = max_running_pipelines
         self._lock = threading.Lock()
         self._server: grpc.Server | None = None
         self._store: Store | None = None
         self._jobs: JobService | None = None
+        self._pipelines: PipelineService | None = None
         self._port = 0
 
     def start(self) -> None:
@@ -76,6 +86,8 @@ class AiPlatformService:
             ops = Operations(store)
             jobs = JobService(store, self.ctx.data_dir)
             jobs.recover()
+            pipelines = PipelineService(store, ops, self.ctx.data_dir, self.max_running_pipelines)
+            pipelines.recover()
             endpoints = EndpointService(store, ops)
             server = grpc.server(
                 ThreadPoolExecutor(max_workers=GRPC_WORKERS, thread_name_prefix="aiplatform-grpc"),
@@ -93,6 +105,7 @@ class AiPlatformService:
                 ).handlers(),
                 f"{_PACKAGE}.DatasetService": DatasetService(store, ops).handlers(),
                 f"{_PACKAGE}.JobService": jobs.handlers(),
+                f"{_PACKAGE}.PipelineService": pipelines.handlers(),
                 "google.longrunning.Operations": ops.handlers(),
             }
             server.add_generic_rpc_handlers(
@@ -104,15 +117,17 @@ class AiPlatformService:
                 raise RuntimeError(f"could not bind 127.0.0.1:{self.ctx.port}")
             server.start()
             self._server, self._store, self._jobs, self._port = server, store, jobs, port
+            self._pipelines = pipelines
 
     def stop(self) -> None:
         with self._lock:
-            if self._server is None or self._store is None or self._jobs is None:
+            if self._server is None or self._store is None or self._jobs is None or self._pipelines is None:
                 return
             self._server.stop(grace=1.0).wait()
             self._jobs.stop()
+            self._pipelines.stop()
             self._store.close()
-            self._server = self._store = self._jobs = None
+            self._server = self._store = self._jobs = self._pipelines = None
 
     @property
     def address(self) -> str:

@@ -1,4 +1,9 @@
-"""Run a pipeline job locally with kfp.local: the backend of the local Vertex AI Pipelines connector.
+"""Run a pipeline in this process with kfp.local, straight from its Python definition: what the ML
+tests (``tests/ml/test_pipelines.py``, ``test_cold_start.py``) use to run a pipeline without a
+Vertex AI service. A test helper, not shipped: the platform runs pipelines only as PipelineJobs.
+
+Everything else runs pipelines as Vertex AI PipelineJobs (:mod:`ml.pipelines.jobs`; locally the
+PipelineService of ``localgcp.services.aiplatform``, which runs the compiled YAML with kfp.local).
 
 ``run_pipeline_job`` runs synchronously and returns (and stores under
 ``<home>/pipelines/jobs/<job_id>.json``) a record from which a PipelineJob resource can be
@@ -6,10 +11,9 @@ built: ``state`` (Vertex's ``PIPELINE_STATE_*``), create/start/end times, the pi
 and, on failure, ``error`` ({code, message}). ``get_pipeline_job`` reads a stored record back.
 
 ``run_pipeline_job_isolated`` runs the same in a child process (``python -m
-ml.pipelines.local_runner``) whose output goes to ``<home>/pipelines/logs/<job_id>.log``:
-kfp.local replaces the root logger's handlers and ``builtins.print`` while it runs, which in a
-long-lived process with other threads (the local Workflows service) would capture their logs
-and flood the console of ``rillflow run``/``demo``.
+tests.support.kfp_local``) whose output goes to ``<home>/pipelines/logs/<job_id>.log``:
+kfp.local replaces the root logger's handlers and ``builtins.print`` while it runs, which a
+long-lived process with other threads should not have done to it.
 """
 
 from __future__ import annotations
@@ -124,7 +128,7 @@ def run_pipeline_job_isolated(
     logs.mkdir(parents=True, exist_ok=True)
     log_path = logs / f"{job_id}.log"
     params = json.dumps(parameter_values or {})
-    command = [sys.executable, "-m", "ml.pipelines.local_runner", template_name, params, "--job-id", job_id]
+    command = [sys.executable, "-m", "tests.support.kfp_local", template_name, params, "--job-id", job_id]
     with log_path.open("ab") as log:
         code = subprocess.run(
             command, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ), check=False
