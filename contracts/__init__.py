@@ -8,8 +8,10 @@ naming the field and the reason, so that callers can quarantine with a clear mes
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -25,10 +27,18 @@ AVRO_CONTRACTS = ("app_event", "app_event_batch")
 _AVRO_FIELD = re.compile(r"Field\(([^)]*)\)")
 _AVRO_PATH = re.compile(r"^([\w.]+) is ")
 JSON_CONTRACTS = ("clickstream_event", "startup")
+#: the event times an ``app_event`` may carry (µs since the epoch, UTC): 2000-01-01 up to, not
+#: including, 2100-01-01. A device clock at 1970 or a garbled long would otherwise open a lake
+#: partition decades away (and move every incremental model's newest partition with it).
+EVENT_TS_MIN_US = 946_684_800_000_000
+EVENT_TS_MAX_US = 4_102_444_800_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 __all__ = [
     "AVRO_CONTRACTS",
     "CONTRACTS_DIR",
+    "EVENT_TS_MAX_US",
+    "EVENT_TS_MIN_US",
     "JSON_CONTRACTS",
     "ORDER_DOCUMENT_FIELDS",
     "ORDER_ITEM_FIELDS",
@@ -37,6 +47,7 @@ __all__ = [
     "avro_schema_text",
     "load_avro_schema",
     "load_json_schema",
+    "timestamp_micros",
     "validate",
 ]
 
@@ -89,7 +100,36 @@ def _json_validator(name: str) -> jsonschema.protocols.Validator:
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
 
 
+def _unrepresentable(value: Any, path: str) -> tuple[str, str] | None:
+    """(field, reason) for the first value no JSON reader downstream can take: a string with a lone
+    surrogate (valid JSON text as ``\\ud800``, not Unicode: BigQuery and DuckDB refuse the whole
+    file) or a number that is not finite (NaN, or a numeral beyond the float range)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return path or "<record>", f"not valid Unicode text ({exc.reason} at character {exc.start})"
+    elif isinstance(value, float) and not math.isfinite(value):
+        return path or "<record>", f"{value!r} is not a finite number"
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            found = _unrepresentable(str(key), path or "<record>") or _unrepresentable(
+                item, f"{path}.{key}" if path else str(key)
+            )
+            if found:
+                return found
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _unrepresentable(item, f"{path}[{i}]" if path else f"[{i}]")
+            if found:
+                return found
+    return None
+
+
 def _first_json_error(name: str, record: Any) -> ContractViolation | None:
+    bad_value = _unrepresentable(record, "")
+    if bad_value is not None:
+        return ContractViolation(name, *bad_value)
     errors = sorted(_json_validator(name).iter_errors(record), key=lambda e: list(e.path))
     if not errors:
         return None
@@ -98,7 +138,11 @@ def _first_json_error(name: str, record: Any) -> ContractViolation | None:
     if not field and err.validator == "required":
         field = err.message.split("'")[1] if "'" in err.message else "<record>"
     elif not field and err.validator == "additionalProperties":
-        field = "<record>"
+        known = set(err.schema.get("properties", {})) if isinstance(err.schema, dict) else set()
+        extra = (
+            sorted(str(k) for k in err.instance if k not in known) if isinstance(err.instance, dict) else []
+        )
+        field = extra[0] if extra else "<record>"  # the unexpected field itself
     return ContractViolation(name, field or "<record>", err.message)
 
 
@@ -117,14 +161,37 @@ def _avro_error(name: str, record: Any) -> ContractViolation | None:
     return None
 
 
+def timestamp_micros(value: datetime | int) -> int:
+    """µs since the epoch of an Avro ``timestamp-micros`` value (a datetime, or the raw long)."""
+    if isinstance(value, int):
+        return value
+    ts = value if value.tzinfo else value.replace(tzinfo=UTC)
+    delta = ts - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
 def _app_event_semantics(record: dict[str, Any]) -> ContractViolation | None:
     """Rules Avro cannot express."""
+    if not record.get("event_id"):  # the dedupe key: empty ids would all be one event downstream
+        return ContractViolation("app_event", "event_id", "must be a non-empty string")
+    us = timestamp_micros(record["event_ts"])
+    if not EVENT_TS_MIN_US <= us < EVENT_TS_MAX_US:
+        shown = record["event_ts"] if isinstance(record["event_ts"], datetime) else f"{us} µs since the epoch"
+        return ContractViolation(
+            "app_event", "event_ts", f"out of range: {shown} (2000-01-01 <= event_ts < 2100-01-01)"
+        )
     country = record.get("country", "")
     if len(country) != 2 or not country.isalpha() or not country.isupper():
         return ContractViolation("app_event", "country", f"not an ISO-3166 alpha-2 code: {country!r}")
+    for name in ("price", "revenue_usd"):
+        amount = record.get(name)
+        if amount is not None and not (math.isfinite(amount) and amount >= 0):
+            return ContractViolation(
+                "app_event", name, f"must be a finite non-negative amount, got {amount!r}"
+            )
     if record.get("event_type") == "purchase":
         price = record.get("price")
-        if price is None or price < 0:
+        if price is None:
             return ContractViolation("app_event", "price", "purchase events need a non-negative price")
         if not record.get("currency"):
             return ContractViolation("app_event", "currency", "purchase events need a currency")

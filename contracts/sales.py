@@ -38,6 +38,14 @@ SALES_LINE_SCHEMA = pa.schema(
     metadata={"contract": "sales_line", "version": "1"},
 )
 
+#: ``line_no`` and ``quantity`` are int32 in the Parquet export
+INT32_MAX = 2**31 - 1
+#: the largest unit price (in the order's currency) and order amount (in USD) an order may carry:
+#: amounts stay exact in BigQuery's NUMERIC, and an order's micro-dollars (the sales ledger's unit,
+#: an integer) stay far inside Firestore's 64-bit integers
+MAX_UNIT_PRICE = 1e12
+MAX_ORDER_USD = 1e9
+
 #: Fields of the Firestore order document (``sales/{order_id}``); ``items`` is a list of maps
 #: with line_no, product_id, product_name, category, quantity, unit_price, discount.
 ORDER_DOCUMENT_FIELDS = (

@@ -50,10 +50,14 @@ def latest_manifest_entries(entries: Iterable[dict[str, Any]]) -> list[dict[str,
 
 
 def manifest_totals(entries: Iterable[dict[str, Any]], flow: str, days: set[str]) -> tuple[int, int]:
+    """(rows loaded, rows quarantined) of the objects' newest versions. A version that keeps the
+    valid records of a quarantined one (``on_bronze_object_finalized`` split it) brings the count
+    of the records rejected from it (``rejected_rows``)."""
     loaded = quarantined = 0
     for entry in latest_manifest_entries(e for e in entries if e.get("flow") == flow and e.get("dt") in days):
         if entry["status"] == "loaded":
             loaded += int(entry["rows"])
+            quarantined += int(entry.get("rejected_rows") or 0)
         else:
             quarantined += int(entry["rows"])
     return loaded, quarantined

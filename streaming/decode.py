@@ -62,9 +62,14 @@ def from_micros(us: int) -> datetime:
 
 
 def iso(ts: datetime | int | None) -> str | None:
+    """RFC 3339 text of a timestamp; None when absent or beyond what a datetime holds (a raw
+    out-of-range long, which the dead letter keeps in its ``event``)."""
     if ts is None:
         return None
-    return (from_micros(ts) if isinstance(ts, int) else ts).isoformat().replace("+00:00", "Z")
+    try:
+        return (from_micros(ts) if isinstance(ts, int) else ts).isoformat().replace("+00:00", "Z")
+    except (OverflowError, ValueError, OSError):
+        return None
 
 
 def encode_event(event: Mapping[str, Any]) -> bytes:

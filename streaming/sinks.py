@@ -116,8 +116,14 @@ def deadletter_object_name(dt: str, records: Sequence[dict[str, Any]]) -> str:
 
 
 def deadletter_dt(record: dict[str, Any]) -> str:
-    """The day a dead letter is filed under: its event's day, else its message's, else today."""
-    for key in ("event_ts", "publish_time"):
+    """The day a dead letter is filed under: its event's day, else its message's, else today.
+
+    An event rejected for its very ``event_ts`` (out of range) is filed under its message's day:
+    its own would be a partition decades away that nobody reads."""
+    keys: tuple[str, ...] = ("event_ts", "publish_time")
+    if record.get("kind") == "invalid" and record.get("field") == "event_ts":
+        keys = ("publish_time",)
+    for key in keys:
         if record.get(key):
             return str(record[key])[:10]
     return datetime.now(UTC).strftime("%Y-%m-%d")

@@ -40,7 +40,7 @@ locals {
     }
     export_sales = {
       memory          = "1Gi"
-      firestore_roles = ["roles/datastore.viewer"] # reads the day's sales/ documents
+      firestore_roles = ["roles/datastore.user"] # reads sales/; files undated invalid orders
       project_roles   = {}
       lake            = { "roles/storage.objectUser" = ["bronze/sales/", "quarantine/sales_orders/"] }
     }
@@ -57,11 +57,9 @@ locals {
       project_roles = {
         "roles/workflows.invoker" = "Workflows has no per-workflow IAM policy: the invoker role exists only on the project."
       }
-      # reads any bronze file; copies bad ones (and their reason) into quarantine/
-      lake = {
-        "roles/storage.objectViewer" = ["bronze/"]
-        "roles/storage.objectUser"   = ["quarantine/"]
-      }
+      # reads any bronze file; copies bad ones (and their reason) into quarantine/ and leaves only
+      # their valid records in bronze (replaces the object at its generation, or deletes it)
+      lake = { "roles/storage.objectUser" = ["bronze/", "quarantine/"] }
     }
     publish_app_events = {
       memory          = "1Gi"

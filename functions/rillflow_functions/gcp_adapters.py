@@ -89,6 +89,12 @@ class FirestoreDocuments:
         )
         return [(snap.id, snap.to_dict()) for snap in query.stream()]
 
+    def query_equal(self, collection: str, field: str, value: Any) -> list[tuple[str, Doc]]:
+        from google.cloud.firestore_v1.base_query import FieldFilter
+
+        query = self.client.collection(collection).where(filter=FieldFilter(field, "==", value))
+        return [(snap.id, snap.to_dict()) for snap in query.stream()]
+
     def run_transaction(self, fn: Callable[[Any], T]) -> T:
         from google.cloud import firestore
 

@@ -15,6 +15,9 @@ from typing import Any
 from contracts.sales import (
     CHANNELS,
     CURRENCIES,
+    INT32_MAX,
+    MAX_ORDER_USD,
+    MAX_UNIT_PRICE,
     ORDER_DOCUMENT_FIELDS,
     ORDER_ITEM_FIELDS,
     ORDER_STATUSES,
@@ -38,6 +41,10 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
 
 
+def _is_int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
 def _text_problem(order: dict[str, Any], name: str) -> OrderProblem | None:
     value = order.get(name)
     if not isinstance(value, str) or not value.strip():
@@ -53,17 +60,21 @@ def _item_problem(i: int, item: Any, seen_lines: set[int]) -> OrderProblem | Non
     if missing:
         return OrderProblem(f"{where}.{missing[0]}", "is required")
     line_no, qty, price, discount = item["line_no"], item["quantity"], item["unit_price"], item["discount"]
-    if not isinstance(line_no, int) or isinstance(line_no, bool) or line_no < 1 or line_no in seen_lines:
-        return OrderProblem(f"{where}.line_no", f"must be a unique positive integer, got {line_no!r}")
+    if not _is_int(line_no) or not 1 <= line_no <= INT32_MAX or line_no in seen_lines:
+        return OrderProblem(
+            f"{where}.line_no", f"must be a unique integer in 1..{INT32_MAX}, got {line_no!r}"
+        )
     seen_lines.add(line_no)
     for name in ("product_id", "product_name", "category"):
         problem = _text_problem(item, name)
         if problem:
             return OrderProblem(f"{where}.{problem.field}", problem.reason)
-    if not isinstance(qty, int) or isinstance(qty, bool) or qty <= 0:
-        return OrderProblem(f"{where}.quantity", f"must be a positive integer, got {qty!r}")
-    if not _is_number(price) or price < 0:
-        return OrderProblem(f"{where}.unit_price", f"must be a non-negative number, got {price!r}")
+    if not _is_int(qty) or not 1 <= qty <= INT32_MAX:
+        return OrderProblem(f"{where}.quantity", f"must be an integer in 1..{INT32_MAX}, got {qty!r}")
+    if not _is_number(price) or not 0 <= price <= MAX_UNIT_PRICE:
+        return OrderProblem(
+            f"{where}.unit_price", f"must be a number in 0..{MAX_UNIT_PRICE:g}, got {price!r}"
+        )
     if not _is_number(discount) or discount < 0 or discount > qty * price + 1e-9:
         return OrderProblem(f"{where}.discount", f"must be between 0 and the line amount, got {discount!r}")
     return None
@@ -102,6 +113,9 @@ def validate_order(order: Any, order_id: str | None = None) -> OrderProblem | No
         problem = _item_problem(i, item, seen)
         if problem:
             return problem
+    usd = net_amount(order) * fx
+    if not usd <= MAX_ORDER_USD:  # also catches an overflow to infinity
+        return OrderProblem("items", f"order amount {usd:.6g} USD is over the {MAX_ORDER_USD:g} USD limit")
     return None
 
 

@@ -68,6 +68,9 @@ class DocumentStore(Protocol):
     def query_range(self, collection: str, field: str, start: Any, end: Any) -> list[tuple[str, Doc]]:
         """Documents with ``start <= field < end``, as (document id, data)."""
 
+    def query_equal(self, collection: str, field: str, value: Any) -> list[tuple[str, Doc]]:
+        """Documents whose ``field`` (a dotted path into maps) equals ``value``, as (id, data)."""
+
     def run_transaction(self, fn: Callable[[TransactionView], T]) -> T:
         """Run ``fn`` in a read-write transaction (retried on contention, so ``fn`` must be pure)."""
 

@@ -26,6 +26,8 @@ from rillflow_functions.ports import (
 
 log = logging.getLogger(__name__)
 SALES = "sales"
+#: which day's quarantine an invalid order without a usable ``order_ts`` was filed under
+UNDATED_CLAIMS = "sales_undated_orders"
 
 
 def day_orders(generators: Generators, day: date) -> list[tuple[str, dict[str, Any]]]:
@@ -100,9 +102,27 @@ def replace_object(
     raise GenerationMismatch(f"{name} kept changing while being replaced")
 
 
+def undated_invalid_orders(documents: DocumentStore, day: date) -> list[tuple[str, dict[str, Any]]]:
+    """Invalid orders without a usable ``order_ts`` (missing, or not a timestamp), which no day's
+    range query returns: found by the flag ``on_sale_written`` wrote on them (``validation.ok``
+    false). Each is filed under the first day whose export meets it, by a create-only claim
+    (``sales_undated_orders/{order_id}``), and again under that same day when it is re-exported."""
+    found = []
+    for order_id, doc in documents.query_equal(SALES, "validation.ok", False):
+        if orders.order_day(doc) is not None:
+            continue  # it has a day: that day's export sets it aside
+        claim = f"{UNDATED_CLAIMS}/{order_id}"
+        if documents.create(claim, {"dt": day.isoformat(), "order_id": order_id}) or (
+            (documents.get(claim) or {}).get("dt") == day.isoformat()
+        ):
+            found.append((order_id, doc))
+    return found
+
+
 def export_sales(documents: DocumentStore, lake: ObjectStore, day: date) -> dict[str, Any]:
     start, end = day_bounds(day)
-    return export_day(lake, day, documents.query_range(SALES, "order_ts", start, end))
+    docs = documents.query_range(SALES, "order_ts", start, end)
+    return export_day(lake, day, docs + undated_invalid_orders(documents, day))
 
 
 def orders_by_day(

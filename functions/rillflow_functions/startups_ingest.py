@@ -8,12 +8,20 @@
   a crash before that repeats the same request on the next run: never a gap. Re-running a day
   that already completed is a no-op; re-running after a crash rewrites nothing when the API
   returns the same records (create-only write, identical bytes).
+* Records are landed as served, good or bad: ``on_bronze_object_finalized`` quarantines the bad
+  ones with their field. A numeral beyond the float range is kept as its text (so the contract
+  names the field, where a float would have become ``Infinity``, which no JSON reader takes).
+* A listing that cannot be trusted is refused whole, and nothing lands: a page that is not JSON,
+  or a ``next_page_token`` that lies (repeats itself, points back to records already served, or
+  names a page the API does not know). The watermark stays, so the next run asks again from the
+  same point, and the reason is kept in the state document (``last_failure``) as well as answered.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,6 +29,7 @@ from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+import contracts
 from rillflow_functions import lake_paths
 from rillflow_functions.bronze_validation import ROWS_METADATA_KEY, to_jsonl
 from rillflow_functions.ports import DocumentStore, GenerationMismatch, ObjectStore, StartupsApi
@@ -31,7 +40,22 @@ PAGE_SIZE = 200
 
 
 class StartupsApiError(RuntimeError):
-    pass
+    """The API failed or answered something the load cannot trust; ``field`` names what was wrong
+    (``next_page_token``, ``data``, ``<body>``, ``<status>``)."""
+
+    def __init__(self, message: str, field: str = "<status>") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _not_json_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _float_or_text(numeral: str) -> float | str:
+    """A JSON number as a float; its text when no float holds it (``1e999``), for the contract to refuse."""
+    value = float(numeral)
+    return value if math.isfinite(value) else numeral
 
 
 @dataclass(frozen=True)
@@ -85,11 +109,14 @@ def fetch_page(
         reply = api.get_page(params)
         if reply.status == 200:
             try:
-                payload: dict[str, Any] = json.loads(reply.body)
+                payload: dict[str, Any] = json.loads(
+                    reply.body, parse_constant=_not_json_constant, parse_float=_float_or_text
+                )
             except (ValueError, RecursionError) as exc:  # not JSON, not UTF-8, too deep, digits too long
                 raise StartupsApiError(
                     f"startups API answered 200 with a body that is not JSON ({type(exc).__name__}: {exc}): "
-                    f"{reply.body[:200]!r}"
+                    f"{reply.body[:200]!r}",
+                    "<body>",
                 ) from None
             return payload
         if not is_retryable(reply.status):
@@ -107,14 +134,23 @@ def fetch_page(
 def parse_startups_page(payload: Mapping[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
     """The one place that knows the response shape: ``{"data": [...], "next_page_token": ..., "as_of": ...}``."""
     if not isinstance(payload, Mapping):
-        raise StartupsApiError(f"response is not a JSON object but {type(payload).__name__}")
+        raise StartupsApiError(f"response is not a JSON object but {type(payload).__name__}", "<body>")
     records = payload.get("data")
     if not isinstance(records, list):
-        raise StartupsApiError(f"response has no 'data' list: keys {sorted(payload)}")
+        raise StartupsApiError(f"response has no 'data' list: keys {sorted(payload)}", "data")
     token = payload.get("next_page_token") or None
     if token is not None and not isinstance(token, str):
-        raise StartupsApiError(f"'next_page_token' must be a string, got {type(token).__name__}: {token!r}")
+        raise StartupsApiError(
+            f"'next_page_token' must be a string, got {type(token).__name__}: {token!r}", "next_page_token"
+        )
     return records, token
+
+
+def _record_key(record: Any) -> str:
+    """What identifies a served record within one listing (a snapshot: each startup state once)."""
+    if isinstance(record, dict) and isinstance(record.get("startup_id"), str):
+        return f"{record['startup_id']}@{record.get('updated_at')!r}"
+    return json.dumps(record, sort_keys=True, default=str)
 
 
 def fetch_all(
@@ -124,21 +160,60 @@ def fetch_all(
     policy: RetryPolicy,
     page_size: int = PAGE_SIZE,
 ) -> list[dict[str, Any]]:
+    """Every record of one listing (see :func:`fetch_listing`)."""
+    return fetch_listing(api, since, sleep, policy, page_size)[0]
+
+
+def fetch_listing(
+    api: StartupsApi,
+    since: str | None,
+    sleep: Callable[[float], None],
+    policy: RetryPolicy,
+    page_size: int = PAGE_SIZE,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Every record of one listing, and the instant it is a snapshot of (its first page's ``as_of``)."""
     records: list[dict[str, Any]] = []
+    as_of: str | None = None
     token: str | None = None
     seen_tokens: set[str] = set()
+    served: dict[str, int] = {}  # record key -> the page (1-based) that served it
+    page_no = 0
     while True:
         params = {"page_size": str(page_size)}
         if since:
             params["updated_since"] = since
         if token:
             params["page_token"] = token
-        page, token = parse_startups_page(fetch_page(api, params, sleep, policy))
+        try:
+            payload = fetch_page(api, params, sleep, policy)
+            page, next_token = parse_startups_page(payload)
+        except StartupsApiError as exc:
+            if token is None or exc.field != "<status>":
+                raise
+            raise StartupsApiError(
+                f"page {page_no}'s next_page_token {token!r} was refused: {exc}", "next_page_token"
+            ) from None
+        page_no += 1
+        if page_no == 1 and isinstance(payload.get("as_of"), str):
+            as_of = payload["as_of"]
+        for record in page:
+            key = _record_key(record)
+            if served.get(key, page_no) < page_no:  # an earlier page's record (a page may repeat one)
+                raise StartupsApiError(
+                    f"page {page_no - 1}'s next_page_token went back: page {page_no} serves again a record "
+                    f"page {served[key]} served ({key[:120]})",
+                    "next_page_token",
+                )
+            served[key] = page_no
         records.extend(page)
+        token = next_token
         if token is None:
-            return records
+            return records, as_of
         if token in seen_tokens:
-            raise StartupsApiError(f"page token {token!r} repeated: the API is looping")
+            raise StartupsApiError(
+                f"page {page_no}'s next_page_token {token!r} repeated an earlier page's: the API is looping",
+                "next_page_token",
+            )
         seen_tokens.add(token)
 
 
@@ -147,19 +222,42 @@ def _instant(value: str) -> datetime:
     return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
-def next_watermark(current: str | None, records: list[dict[str, Any]]) -> str | None:
-    """The largest ``updated_at`` among the current watermark and the records (as it was written)."""
+def _is_valid(record: Any) -> bool:
+    try:
+        contracts.validate("startup", record)
+    except contracts.ContractViolation:
+        return False
+    return True
+
+
+def next_watermark(
+    current: str | None, records: list[dict[str, Any]], ceiling: str | None = None
+) -> str | None:
+    """The largest ``updated_at`` among the current watermark and the records that keep their
+    contract (as it was written), never beyond ``ceiling`` (the listing's ``as_of``).
+
+    A record that breaks the contract is quarantined downstream and says nothing about how far the
+    load got; an ``updated_at`` after the snapshot's own instant is a lie. Either would move the
+    watermark past records never landed: every later delta would miss them."""
+    limit = None
+    if ceiling is not None:
+        try:
+            limit = _instant(ceiling)
+        except ValueError:
+            limit = None
     best = current
     for record in records:
-        if not isinstance(record, dict):
-            continue  # not a record at all: quarantined downstream, never a watermark
-        value = record.get("updated_at")
-        if isinstance(value, str):
-            try:
-                if best is None or _instant(value) > _instant(best):
-                    best = value
-            except ValueError:
-                continue  # a malformed record: quarantined downstream, never a watermark
+        if not _is_valid(record):
+            continue
+        value = record["updated_at"]
+        try:
+            instant = _instant(value)
+            if limit is not None and instant > limit:
+                continue
+            if best is None or instant > _instant(best):
+                best = value
+        except ValueError:
+            continue
     return best
 
 
@@ -194,7 +292,13 @@ def run_ingestion(
         return {**last, "action": "already_done"}
     since = state.get("watermark")
     load_type = "full" if since is None else "delta"
-    records = fetch_all(api, since, sleep or time.sleep, policy or RetryPolicy())
+    try:
+        records, as_of = fetch_listing(api, since, sleep or time.sleep, policy or RetryPolicy())
+    except StartupsApiError as exc:
+        # nothing landed and the watermark stays: the next run asks again from the same point
+        failure = {"dt": day.isoformat(), "load_type": load_type, "since": since, "field": exc.field}
+        documents.set(STATE_PATH, {**state, "last_failure": {**failure, "reason": str(exc)}})
+        raise
     name = lake_paths.startups_object(load_type, day)
     generation, action = land_file(lake, name, to_jsonl(records), len(records))
     # Only now, with the file durable, does the watermark move.
@@ -205,7 +309,7 @@ def run_ingestion(
         "uri": lake_paths.gcs_uri(lake.bucket, name),
         "generation": generation,
         "rows": len(records),
-        "watermark": next_watermark(since, records),
+        "watermark": next_watermark(since, records, as_of),
     }
     new_state = {
         **state,

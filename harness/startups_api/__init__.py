@@ -1,6 +1,6 @@
 """The local "external startups API": paged, keyed, rate-limited, occasionally failing."""
 
-from harness.startups_api.app import Response, StartupsApi
+from harness.startups_api.app import Faults, Response, StartupsApi
 from harness.startups_api.server import StartupsApiServer, serve
 
-__all__ = ["Response", "StartupsApi", "StartupsApiServer", "serve"]
+__all__ = ["Faults", "Response", "StartupsApi", "StartupsApiServer", "serve"]

@@ -5,6 +5,11 @@ the virtual clock, ordered by ``(updated_at, startup_id)``. The first page pins 
 time and the filter into the page token (HMAC-signed, opaque), so later pages read the same
 snapshot even if the clock moves. Checks run in this order: API key (401), rate limit (429
 with Retry-After), injected transient failure (500/503), then the request itself (400 on bad input).
+
+Beside transient failures, a drill can make the API misbehave (:class:`Faults`, on ``faults``):
+serve extra raw items on a page (records that break the contract) and make a page's
+``next_page_token`` lie (repeat the token it was asked with, rewind to the start of the listing,
+or name a page that does not exist).
 """
 
 from __future__ import annotations
@@ -38,6 +43,30 @@ class Response:
 
 class BadRequest(ValueError):
     pass
+
+
+#: how a page's ``next_page_token`` can lie (:class:`Faults`)
+TOKEN_LIES = ("repeat", "rewind", "unknown")
+
+
+@dataclass
+class Faults:
+    """Misbehaviour scripted into every listing; pages are numbered from 0 (the one asked without a
+    token). Empty: the API behaves."""
+
+    #: page -> raw items served after that page's records (anything JSON can carry)
+    extra_items: dict[int, list[Any]] = field(default_factory=dict)
+    #: page -> how its ``next_page_token`` lies: ``repeat`` (the token this page was asked with),
+    #: ``rewind`` (a valid token pointing back to the start of the listing), ``unknown`` (a token
+    #: naming a page that does not exist: the API answers 400 to it)
+    lying_tokens: dict[int, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        bad = sorted(set(self.lying_tokens.values()) - set(TOKEN_LIES))
+        if bad:
+            raise ValueError(f"unknown token lies {bad}; known: {TOKEN_LIES}")
+        if self.lying_tokens.get(0) == "repeat":
+            raise ValueError("the first page is asked without a token: it has none to repeat")
 
 
 def parse_rfc3339(text: str) -> datetime:
@@ -74,6 +103,8 @@ class StartupsApi:
         #: how many transient failures were injected so far (failure drills check it)
         self.injected_failures = 0
         self._secret = hashlib.sha256(f"startups-api/{seed}".encode()).digest()
+        #: scripted misbehaviour (drills); replace it to change what the next listings do
+        self.faults = Faults()
         self._lock = threading.Lock()
         start = universe.start
         self.now = now or datetime(start.year, start.month, start.day, tzinfo=UTC)
@@ -133,14 +164,17 @@ class StartupsApi:
             state = self._decode(token)
             since, as_of = state["s"], parse_rfc3339(state["a"])
             after: tuple[str, str] | None = (state["u"], state["i"])
+            number = int(state["p"]) if state.get("p", "").isdigit() else 1
         else:
             since_text = query.get("updated_since", [""])[0]
             since = rfc3339(parse_rfc3339(since_text)) if since_text else ""
             with self._lock:
                 as_of = self.now
             after = None
+            number = 0
         with self._lock:
             records = self.universe.snapshot(as_of)
+            faults = self.faults
         rows = sorted(
             (r for r in records if r["updated_at"] > since), key=lambda r: (r["updated_at"], r["startup_id"])
         )
@@ -150,10 +184,21 @@ class StartupsApi:
         next_token = None
         if more:
             last = page[-1]
+            position = {"u": last["updated_at"], "i": last["startup_id"]}
+            next_token = self._encode({"s": since, "a": rfc3339(as_of), **position, "p": str(number + 1)})
+        lie = faults.lying_tokens.get(number)
+        if lie == "repeat":
+            next_token = token
+        elif lie == "rewind":  # before every record: the next page is the first one again
             next_token = self._encode(
-                {"s": since, "a": rfc3339(as_of), "u": last["updated_at"], "i": last["startup_id"]}
+                {"s": since, "a": rfc3339(as_of), "u": "", "i": "", "p": str(number + 1)}
             )
-        return Response(200, {"data": page, "next_page_token": next_token, "as_of": rfc3339(as_of)})
+        elif lie == "unknown":
+            next_token = (
+                base64.urlsafe_b64encode(f"page-{number + 1}-of-nothing".encode()).decode().rstrip("=")
+            )
+        data: list[Any] = [*page, *faults.extra_items.get(number, [])]
+        return Response(200, {"data": data, "next_page_token": next_token, "as_of": rfc3339(as_of)})
 
     # ------------------------------------------------------------------ page tokens
     def _encode(self, state: dict[str, str]) -> str:

@@ -109,3 +109,56 @@ def test_sales_schema_covers_the_order_document() -> None:
     assert order_level <= names
     assert set(contracts.ORDER_ITEM_FIELDS) <= names
     assert not any(f.nullable for f in contracts.SALES_LINE_SCHEMA)
+
+
+@pytest.mark.parametrize(
+    ("record", "field", "words"),
+    [
+        (_event(event_id=""), "event_id", "non-empty"),
+        (_event(event_ts=datetime(1970, 1, 1, tzinfo=UTC)), "event_ts", "out of range"),
+        (_event(event_ts=datetime(2100, 1, 1, tzinfo=UTC)), "event_ts", "out of range"),
+        (_event(event_ts=2**62), "event_ts", "µs since the epoch"),
+        (_event(event_type="view", price=-3.0), "price", "non-negative"),
+        (_event(event_type="view", revenue_usd=float("nan")), "revenue_usd", "finite"),
+        (_event(event_type="purchase", price=float("inf"), currency="EUR"), "price", "finite"),
+    ],
+)
+def test_app_event_times_and_amounts_out_of_range_name_the_field(
+    record: dict[str, Any], field: str, words: str
+) -> None:
+    """Bad-input drill: an empty event id (the dedupe key: two such events became one), a 1970
+    device clock, a long no datetime holds, a negative or NaN amount on any event type were
+    accepted (and opened far-away lake partitions or summed NaN revenue)."""
+    with pytest.raises(ContractViolation) as info:
+        validate("app_event", record)
+    assert info.value.field == field and words in info.value.reason
+
+
+@pytest.mark.parametrize(
+    ("record", "field", "words"),
+    [
+        (_click(page_url="/a\ud800b"), "page_url", "not valid Unicode"),
+        (_click(customer_id=float("nan")), "customer_id", "not a finite number"),
+    ],
+)
+def test_json_values_no_reader_can_take_name_the_field(
+    record: dict[str, Any], field: str, words: str
+) -> None:
+    """Bad-input drill: a lone surrogate (``\\ud800`` is valid JSON text) and a non-finite number
+    passed the JSON Schema check, and then broke the external table over the whole bronze folder."""
+    with pytest.raises(ContractViolation) as info:
+        validate("clickstream_event", record)
+    assert info.value.field == field and words in info.value.reason
+
+
+def test_a_timestamp_beyond_datetime_stays_a_raw_long_and_the_batch_still_decodes() -> None:
+    events = [_event(event_id="e-0"), _event(event_id="e-1", event_ts=2**62), _event(event_id="e-2")]
+    batch = decode_batch(encode_batch(events, "b-1", "test", datetime(2026, 1, 1, tzinfo=UTC)))
+    assert [e["event_ts"] for e in batch["events"]] == [events[0]["event_ts"], 2**62, events[2]["event_ts"]]
+    assert batch["created_ts"] == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_an_unexpected_field_is_named() -> None:
+    with pytest.raises(ContractViolation) as info:
+        validate("clickstream_event", _click(coupon="FREE"))
+    assert info.value.field == "coupon" and "coupon" in info.value.reason

@@ -36,6 +36,8 @@ class Figures:
     duplicates_delivered: int = 0
     #: processes the drill killed with SIGKILL (crash drills)
     killed: int = 0
+    #: malformed records the drill fed the platform (the bad-input drill)
+    bad_records: int = 0
     crashes: int = 0
     throughput: float = 0.0
     throughput_unit: str = ""

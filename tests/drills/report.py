@@ -21,6 +21,7 @@ OUT = Path(".drills") / "results.json"
 COLUMNS = (
     ("drill", "drill"),
     ("volume", "volume"),
+    ("bad records", "bad_records"),
     ("duration", "duration_s"),
     ("lost", "lost"),
     ("doubled", "doubled"),
@@ -34,6 +35,8 @@ COLUMNS = (
 
 def _cell(row: dict[str, Any], key: str) -> str:
     value = row.get(key, "")
+    if key == "bad_records" and not value:
+        return ""  # a drill that tried none (every drill but the bad-input one)
     if key == "duration_s":
         return f"{value:.1f} s"
     if key == "throughput":

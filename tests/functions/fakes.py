@@ -116,7 +116,25 @@ class InMemoryDocuments:
             for path, doc in sorted(self.docs.items()):
                 parent, _, doc_id = path.rpartition("/")
                 value = doc.get(field)
-                if parent == collection and value is not None and start <= value < end:
+                # as Firestore: a range matches values of its bounds' type only
+                if parent == collection and isinstance(value, type(start)) and start <= value < end:
+                    out.append((doc_id, copy.deepcopy(doc)))
+            return out
+
+    def query_equal(self, collection: str, field: str, value: Any) -> list[tuple[str, Doc]]:
+        with self._lock:
+            out = []
+            for path, doc in sorted(self.docs.items()):
+                parent, _, doc_id = path.rpartition("/")
+                found: Any = doc
+                for part in field.split("."):
+                    found = found.get(part) if isinstance(found, dict) else None
+                if (
+                    parent == collection
+                    and found is not None
+                    and found == value
+                    and type(found) is type(value)
+                ):
                     out.append((doc_id, copy.deepcopy(doc)))
             return out
 

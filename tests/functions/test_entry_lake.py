@@ -72,19 +72,85 @@ def test_every_event_twice_gives_one_manifest_per_version_and_one_run(ports, app
 def test_corrupt_jsonl_is_quarantined_with_its_reason_and_the_day_still_runs(ports, app_client) -> None:  # type: ignore[no-untyped-def]
     name = lake_paths.clickstream_object(MONDAY)
     good = b"".join(json.dumps(c).encode() + b"\n" for c in samples.clicks_for(MONDAY, 3))
-    info = ports.lake.put_raw(name, good + b"{not json\n" + good)
+    original = good + b"{not json\n" + good
+    info = ports.lake.put_raw(name, original)
     client = app_client("on_bronze_object_finalized")
     deliver_storage(client, [info, info])
-    assert ports.lake.read("quarantine/" + name) == ports.lake.read(name)
+    assert ports.lake.read("quarantine/" + name) == original
     reason = json.loads(ports.lake.read("quarantine/" + name + ".reason.json"))
     assert reason["first_bad"]["record"] == 4 and reason["first_bad"]["field"] == "<json>"
     assert "not JSON" in reason["reason"] and reason["generation"] == info.generation
-    (entry,) = ports.documents.collection("load_manifest").values()
-    assert entry["status"] == "quarantined" and entry["quarantine_name"] == "quarantine/" + name
+    assert [(r["record"], r["field"]) for r in reason["rejected"]] == [(4, "<json>")]
+    assert (reason["rejected_rows"], reason["kept_rows"]) == (1, 6)
+    # bronze keeps the six good records, recorded as loaded with the one rejected beside them
+    kept = ports.lake.stat(name)
+    assert kept is not None and ports.lake.read(name) == good + good
+    assert kept.metadata == {"rows": "6", "split_from": str(info.generation), "rejected_rows": "1"}
+    manifests = {m["generation"]: m for m in ports.documents.collection("load_manifest").values()}
+    bad, split = manifests[info.generation], manifests[kept.generation]
+    assert bad["status"] == "quarantined" and bad["quarantine_name"] == "quarantine/" + name
+    assert (bad["bronze"], bad["bronze_generation"], bad["rejected_rows"]) == ("replaced", kept.generation, 1)
+    assert (split["status"], split["rows"], split["split_from"], split["rejected_rows"]) == (
+        "loaded",
+        6,
+        info.generation,
+        1,
+    )
     assert len(ports.workflows.started) == 1
-    # The quarantine copies' own finalize events are ignored.
-    deliver_storage(client, [i for i in ports.lake.finalized if i.name.startswith("quarantine/")])
-    assert len(ports.documents.collection("load_manifest")) == 1
+    # The quarantine copies' and the kept version's own finalize events change nothing.
+    before = dict(ports.documents.collection("load_manifest"))
+    deliver_storage(client, [i for i in ports.lake.finalized if i.generation != info.generation])
+    assert ports.documents.collection("load_manifest") == before
+    assert len(ports.workflows.started) == 1
+
+
+def test_a_file_with_no_valid_record_leaves_bronze(ports, app_client) -> None:  # type: ignore[no-untyped-def]
+    """Bad-input drill: a quarantined file stayed in bronze, where the external table read it: one
+    line that is not JSON (or not UTF-8) failed every later Dataform run over the whole folder."""
+    name = lake_paths.clickstream_object(MONDAY)
+    info = ports.lake.put_raw(name, b"this is not JSON at all\n\xff\xfe{}\n")
+    deliver_storage(app_client("on_bronze_object_finalized"), [info])
+    assert ports.lake.stat(name) is None, "nothing valid: the bad file is only in quarantine now"
+    assert ports.lake.read("quarantine/" + name) == b"this is not JSON at all\n\xff\xfe{}\n"
+    reason = json.loads(ports.lake.read("quarantine/" + name + ".reason.json"))
+    assert [(r["record"], r["field"]) for r in reason["rejected"]] == [(1, "<json>"), (2, "<utf-8>")]
+    (entry,) = ports.documents.collection("load_manifest").values()
+    assert (entry["status"], entry["bronze"], entry["rows"], entry["rejected_rows"]) == (
+        "quarantined",
+        "deleted",
+        2,
+        2,
+    )
+    assert len(ports.workflows.started) == 1, "a quarantined file still completes its day"
+
+
+def test_a_crash_before_bronze_was_cleaned_is_finished_by_the_redelivery(
+    ports, app_client, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from rillflow_functions import bronze_loads
+
+    name = lake_paths.clickstream_object(MONDAY)
+    good = b"".join(json.dumps(c).encode() + b"\n" for c in samples.clicks_for(MONDAY, 2))
+    info = ports.lake.put_raw(name, good + b"[1, 2]\n")
+    real, calls = bronze_loads.keep_only_valid, []
+
+    def killed_once(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("killed after the manifest, before bronze was cleaned")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(bronze_loads, "keep_only_valid", killed_once)
+    client = app_client("on_bronze_object_finalized")
+    attrs, body = storage_event(info)
+    assert post_event(client, attrs, body).status_code == 500
+    assert ports.lake.read(name) == good + b"[1, 2]\n"
+    assert post_event(client, attrs, body).status_code == 200
+    assert ports.lake.read(name) == good
+    entry = ports.documents.must(
+        f"load_manifest/{lake_paths.manifest_id(info.bucket, name, info.generation)}"
+    )
+    assert entry["bronze"] == "replaced" and entry["rejected_rows"] == 1
 
 
 def test_friday_waits_for_startups_and_sales_starts_nothing(ports, app_client) -> None:  # type: ignore[no-untyped-def]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from datetime import UTC, date, datetime, timedelta
 
 import pyarrow.parquet as pq
@@ -151,3 +152,31 @@ def test_scheduler_schedule_time_header_picks_the_day(ports, app_client) -> None
     assert client.post("/", headers=headers).get_json()["date"] == "2026-03-01"
     bad = client.post("/", headers={"X-CloudScheduler-ScheduleTime": "yesterday"})
     assert bad.status_code == 400
+
+
+def test_invalid_orders_without_a_usable_order_ts_are_exported_to_quarantine_once(ports, app_client) -> None:  # type: ignore[no-untyped-def]
+    """Bad-input drill: an order whose order_ts was missing or a string was flagged by
+    on_sale_written, but no day's range query found it: it was in neither bronze nor quarantine."""
+    good = samples.order(DAY, 1)
+    as_text = samples.order(DAY, 2, order_ts="2026-01-05T10:00:00Z")
+    missing = {k: v for k, v in samples.order(DAY, 3).items() if k != "order_ts"}
+    for o in (good, as_text, missing):
+        ports.documents.set("sales/" + o["order_id"], o)
+    _deliver_sales_changes(app_client, ports)
+    client = app_client("export_sales")
+    side = "quarantine/sales_orders/dt={}/invalid-orders.jsonl"
+
+    def quarantined(day: date) -> dict[str, str]:
+        if ports.lake.stat(side.format(day.isoformat())) is None:
+            return {}
+        lines = ports.lake.read(side.format(day.isoformat())).decode().splitlines()
+        return {r["order_id"]: r["field"] for r in map(json.loads, lines)}
+
+    body = client.post("/", json={"date": DAY.isoformat()}).get_json()
+    assert (body["orders"], body["invalid_orders"]) == (1, 2)
+    assert quarantined(DAY) == {as_text["order_id"]: "order_ts", missing["order_id"]: "order_ts"}
+    later = DAY + timedelta(days=1)
+    assert client.post("/", json={"date": later.isoformat()}).get_json()["invalid_orders"] == 0
+    assert quarantined(later) == {}, "filed under one day only"
+    again = client.post("/", json={"date": DAY.isoformat()}).get_json()
+    assert again["invalid_orders"] == 2 and again["action"] == "unchanged"

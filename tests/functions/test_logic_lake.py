@@ -12,6 +12,7 @@ from rillflow_functions import firestore_values as fv
 from rillflow_functions.bronze_validation import to_jsonl, validate_bronze_file
 from rillflow_functions.ports import chunked
 
+from contracts.sales import SALES_LINE_SCHEMA
 from tests.functions import samples
 
 DAY = date(2026, 1, 5)  # a Monday
@@ -97,6 +98,54 @@ def test_bad_clickstream_files_name_the_first_bad_record() -> None:
     assert validate_bronze_file(obj, b"").reason == "file has no records"
     assert "differs from the declared" in str(validate_bronze_file(obj, good, {"rows": "7"}).reason)
     assert not validate_bronze_file(obj, b"\xff\xfe").ok
+
+
+def test_every_bad_record_is_named_and_only_the_good_ones_are_kept() -> None:
+    """Bad-input drill: a file was judged by its first bad record only and kept or refused whole;
+    now each record is judged, and the report carries the file of the good ones."""
+    obj = lake_paths.parse_bronze(lake_paths.clickstream_object(DAY))
+    good = [samples.click(DAY, n) for n in range(3)]
+    lines = [
+        json.dumps(good[0]).encode(),
+        json.dumps(samples.click(DAY, 10, event_ts=17)).encode(),  # wrong type
+        b"\xff\xfe" + json.dumps(samples.click(DAY, 11)).encode(),  # not UTF-8
+        json.dumps(good[1]).encode(),
+        json.dumps(samples.click(DAY, 12, page_url="/" + "x" * (1 << 20))).encode(),  # oversized
+        json.dumps(samples.click(DAY, 13, page_url="/a\ud800")).encode(),  # lone surrogate escape
+        json.dumps(samples.click(DAY, 14)).encode().replace(b'"FR"', b"NaN"),  # NaN is no JSON
+        b'{"event_id": "ck-x", "country": Infinity}',  # nor is Infinity
+        json.dumps(good[2]).encode(),
+        b'{"event_id": "ck-cut", "event_ts": "2026-01-05T00:0',  # truncated last line
+    ]
+    report = validate_bronze_file(obj, b"\n".join(lines), {"rows": str(len(lines))})
+    assert not report.ok and report.rows == 10 and report.rejected_rows == 7
+    assert [(r["record"], r["field"]) for r in report.rejects] == [
+        (2, "event_ts"),
+        (3, "<utf-8>"),
+        (5, "page_url"),
+        (6, "page_url"),
+        (7, "<json>"),
+        (8, "<json>"),
+        (10, "<json>"),
+    ]
+    assert "over the 1,048,576-byte record limit" in report.rejects[2]["reason"]
+    assert "not valid Unicode" in report.rejects[3]["reason"]
+    assert report.kept == b"".join(json.dumps(g).encode() + b"\n" for g in good) and report.kept_rows == 3
+    assert validate_bronze_file(obj, report.kept, {"rows": "3"}).ok
+    assert report.first_bad == {"record": 2, "field": "event_ts", "value": None}
+    assert "and 6 more of 10 records rejected" in str(report.reason)
+
+
+def test_a_bad_sales_line_is_rejected_and_the_rest_kept() -> None:
+    obj = lake_paths.parse_bronze(lake_paths.sales_object(DAY))
+    rows, _ = sales_jobs.flatten_orders([(o["order_id"], o) for o in samples.orders_for(DAY, 3)])
+    rows[1]["unit_price"] = -1.0
+    report = validate_bronze_file(obj, sales_jobs.to_parquet(rows), {"rows": "6"})
+    assert [(r["record"], r["field"]) for r in report.rejects] == [(2, "unit_price")]
+    assert report.kept is not None and report.kept_rows == 5
+    kept = pq.read_table(io.BytesIO(report.kept))
+    assert kept.schema.equals(SALES_LINE_SCHEMA)
+    assert kept.to_pylist() == [r for i, r in enumerate(rows) if i != 1]
 
 
 def test_empty_startups_delta_is_fine_but_full_is_not() -> None:

@@ -55,6 +55,30 @@ def test_invalid_items(item_change: dict, field: str) -> None:
     assert problem is not None and problem.field.endswith(field), problem
 
 
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"items": [{"quantity": 2**31}]}, "items[0].quantity"),
+        ({"items": [{"line_no": 2**40}]}, "items[0].line_no"),
+        ({"items": [{"unit_price": 1e300}]}, "items[0].unit_price"),
+        ({"fx_rate_to_usd": 1e300}, "items"),
+        ({"items": [{"quantity": 2**31 - 1, "unit_price": 1e12}]}, "items"),
+    ],
+)
+def test_amounts_no_export_or_ledger_can_hold_are_invalid(change: dict, field: str) -> None:
+    """Bad-input drill: a quantity beyond int32 crashed export_sales (Parquet int32), and an amount
+    overflowing to infinity or past 2**63 micro-dollars crashed on_sale_written (round(inf), a
+    Firestore integer); both were 'valid' orders."""
+    o = samples.order(DAY, 1)
+    for item_change in change.pop("items", []):
+        o["items"][0].update(item_change)
+    o.update(change)
+    problem = orders.validate_order(o, o["order_id"])
+    assert problem is not None and problem.field == field, problem
+    contribution, reason = ledger.contribution_of(o, o["order_id"], DAY.isoformat())
+    assert contribution.invalid_count == 1 and reason
+
+
 def test_order_id_must_match_document_id() -> None:
     problem = orders.validate_order(samples.order(DAY, 1), "SO-other")
     assert problem is not None and problem.field == "order_id"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 from rillflow_functions import lake_paths, startups_ingest
@@ -66,13 +67,26 @@ def test_parse_page_shape() -> None:
 
 def test_next_watermark_takes_the_latest_instant() -> None:
     recs = [
-        {"updated_at": "2026-01-02T00:00:00Z"},
-        {"updated_at": "2026-01-03T00:00:00+00:00"},
-        {"updated_at": "x"},
+        samples.startup(1, "2026-01-02T00:00:00Z"),
+        samples.startup(2, "2026-01-03T00:00:00+00:00"),
+        samples.startup(3, "x"),
     ]
     assert startups_ingest.next_watermark(None, recs) == "2026-01-03T00:00:00+00:00"
     assert startups_ingest.next_watermark("2026-02-01T00:00:00Z", recs) == "2026-02-01T00:00:00Z"
     assert startups_ingest.next_watermark("2026-02-01T00:00:00Z", []) == "2026-02-01T00:00:00Z"
+
+
+def test_next_watermark_ignores_bad_records_and_instants_after_the_snapshot() -> None:
+    """Bad-input drill: a record quarantined for another field (or one dated after the listing's
+    as_of) set the watermark to 2999: every later delta asked for changes since then, and missed
+    every real one."""
+    recs: list[Any] = [
+        samples.startup(1, "2026-01-02T00:00:00Z"),
+        samples.startup(2, "2999-01-01T00:00:00Z", employees=-5),  # quarantined downstream
+        samples.startup(3, "2998-01-01T00:00:00Z"),  # valid, but after the snapshot's instant
+        "not a record",
+    ]
+    assert startups_ingest.next_watermark(None, recs, "2026-01-09T01:00:00Z") == "2026-01-02T00:00:00Z"
 
 
 def _run(docs, lake, api, day):  # type: ignore[no-untyped-def]
@@ -137,5 +151,63 @@ def test_crash_before_the_file_advances_nothing() -> None:
     api = ScriptedStartupsApi(_records(4), failures=[HttpReply(503, {}, b"")] * 6)
     with pytest.raises(startups_ingest.StartupsApiError):
         _run(docs, lake, api, FRIDAY)
-    assert lake.names() == [] and docs.get(startups_ingest.STATE_PATH) is None
+    assert lake.names() == []
+    state = docs.must(startups_ingest.STATE_PATH)
+    assert "watermark" not in state and "last_run" not in state, "the failure moved nothing"
+    assert state["last_failure"]["field"] == "<status>" and "503" in state["last_failure"]["reason"]
     assert _run(docs, lake, api, FRIDAY)["rows"] == 4
+
+
+class _ListingApi:
+    """A listing scripted token by token: ``pages[token]`` = (records, next token or None, status)."""
+
+    def __init__(self, pages: dict[str, tuple[list, str | None, int]]) -> None:
+        self.pages = pages
+
+    def get_page(self, params):  # type: ignore[no-untyped-def]
+        import json
+
+        records, token, status = self.pages[params.get("page_token", "")]
+        body = (
+            {"data": records, "next_page_token": token} if status == 200 else {"error": "invalid page_token"}
+        )
+        return HttpReply(status, {}, json.dumps(body).encode())
+
+
+@pytest.mark.parametrize(
+    ("third", "words"),
+    [
+        (([_records(3)[0]], None, 200), "went back: page 3 serves again a record page 1 served"),
+        (([], "t1", 200), "repeated an earlier page's"),
+        (([], None, 400), "page 2's next_page_token 't2' was refused"),
+    ],
+    ids=["rewind", "repeat", "unknown-page"],
+)
+def test_a_lying_page_token_refuses_the_load_and_keeps_the_reason(third: tuple, words: str) -> None:
+    """Bad-input drill: a next_page_token pointing back to served records was followed (the file
+    landed with every record of the first page twice); the other lies failed without a trace."""
+    first, second = _records(3)[:2], _records(3)[2:]
+    api = _ListingApi({"": (first, "t1", 200), "t1": (second, "t2", 200), "t2": third})
+    docs, lake = InMemoryDocuments(), InMemoryBucket()
+    with pytest.raises(startups_ingest.StartupsApiError) as info:
+        _run(docs, lake, api, FRIDAY)
+    assert info.value.field == "next_page_token" and words in str(info.value)
+    assert lake.names() == [], "nothing of an untrusted listing lands"
+    state = docs.must(startups_ingest.STATE_PATH)
+    assert "watermark" not in state and state["last_failure"]["field"] == "next_page_token"
+    assert words in state["last_failure"]["reason"] and state["last_failure"]["dt"] == FRIDAY.isoformat()
+
+
+def test_numbers_beyond_a_float_stay_text_and_nan_is_no_json() -> None:
+    """Bad-input drill: ``1e999`` became ``Infinity`` in the landed JSONL, which passed the contract
+    (a number >= 0) and broke the warehouse's JSON reader."""
+    record = '{"startup_id": "s1", "total_funding_usd": 1e999}'
+    api = _ListingApi({})
+    reply = HttpReply(200, {}, b'{"data": [' + record.encode() + b'], "next_page_token": null}')
+    api.get_page = lambda params: reply  # type: ignore[method-assign]
+    page = startups_ingest.fetch_page(api, {}, lambda s: None, RetryPolicy())
+    assert page["data"][0]["total_funding_usd"] == "1e999"
+    api.get_page = lambda params: HttpReply(200, {}, b'{"data": [{"x": NaN}]}')  # type: ignore[method-assign]
+    with pytest.raises(startups_ingest.StartupsApiError, match="not JSON") as info:
+        startups_ingest.fetch_page(api, {}, lambda s: None, RetryPolicy())
+    assert info.value.field == "<body>"

@@ -10,6 +10,7 @@ non-negative count; ``chunk_events`` puts every event in exactly one chunk of it
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
 from typing import Any
 
 from hypothesis import given
@@ -36,6 +37,11 @@ FIELDS = {
 }  # fmt: skip
 
 finite = st.floats(allow_nan=False, allow_infinity=False)
+amounts = st.floats(min_value=0, allow_nan=False, allow_infinity=False)
+#: the event times the contract accepts: 2000-01-01 <= event_ts < 2100-01-01
+event_times = st.datetimes(
+    min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31, 23, 59), timezones=st.just(UTC)
+)
 short = st.text(max_size=12)
 
 
@@ -65,10 +71,14 @@ def avro_events(draw: Any) -> dict[str, Any]:
 def valid_events(draw: Any) -> dict[str, Any]:
     """Events the ``app_event`` contract accepts."""
     event = draw(avro_events())
+    event["event_id"] = draw(st.text(min_size=1, max_size=12))
+    event["event_ts"] = draw(event_times)
     event["country"] = draw(upper_country)
     event["rating"] = draw(st.none() | st.integers(min_value=1, max_value=5))
+    event["price"] = draw(st.none() | amounts)
+    event["revenue_usd"] = draw(st.none() | amounts)
     if event["event_type"] == "purchase":
-        event["price"] = draw(st.floats(min_value=0, allow_nan=False, allow_infinity=False))
+        event["price"] = draw(amounts)
         event["currency"] = draw(st.text(min_size=1, max_size=3))
     return event
 
@@ -77,7 +87,18 @@ def valid_events(draw: Any) -> dict[str, Any]:
 @st.composite
 def invalid_events(draw: Any) -> tuple[dict[str, Any], str]:
     event = draw(valid_events())
-    how = draw(st.sampled_from(["country", "rating", "price", "currency"]))
+    how = draw(
+        st.sampled_from(["event_id", "event_ts", "country", "rating", "price", "revenue_usd", "currency"])
+    )
+    if how == "event_id":
+        event["event_id"] = ""
+    elif how == "event_ts":  # before 2000, from 2100, or a long no datetime holds
+        event["event_ts"] = draw(
+            st.datetimes(max_value=datetime(1999, 12, 31, 23, 59), timezones=st.just(UTC))
+            | st.datetimes(min_value=datetime(2100, 1, 1), timezones=st.just(UTC))
+            | st.integers(min_value=253_402_300_800_000_000, max_value=2**63 - 1)
+            | st.integers(min_value=-(2**63), max_value=-62_135_596_800_000_001)
+        )
     if how == "country":
         event["country"] = draw(st.text(max_size=4).filter(lambda c: not (len(c) == 2 and c.isalpha())))
     elif how == "rating":
@@ -88,6 +109,10 @@ def invalid_events(draw: Any) -> tuple[dict[str, Any], str]:
         event["event_type"] = "purchase"
         event["currency"] = "USD"
         event["price"] = draw(st.none() | st.floats(max_value=-1e-9, allow_nan=False, allow_infinity=False))
+    elif how == "revenue_usd":  # any event type: NaN, infinite or negative
+        event["revenue_usd"] = draw(
+            st.just(float("nan")) | st.just(float("inf")) | st.floats(max_value=-1e-9, allow_infinity=False)
+        )
     else:
         event["event_type"] = "purchase"
         event["price"] = 1.0

@@ -23,6 +23,7 @@ from streaming.decode import (
     shard_of,
     to_micros,
 )
+from streaming.sinks import deadletter_dt
 from tests.support.streaming import T0, event
 
 
@@ -115,3 +116,16 @@ def test_shard_is_stable_across_processes() -> None:
     # crc32, not hash(): the value is fixed, whatever PYTHONHASHSEED says
     assert shard_of("e1", 16) == zlib.crc32(b"e1") % 16
     assert shard_of("anything", 1) == 0
+
+
+@pytest.mark.parametrize("event_ts", [2**62, -(2**62), 0], ids=["year-146k", "before-year-1", "1970"])
+def test_an_out_of_range_event_time_dead_letters_that_event_only(event_ts: int) -> None:
+    """Bad-input drill: a timestamp-micros long no datetime holds made the whole batch undecodable
+    (its good neighbours dead-lettered, the reason naming no field)."""
+    bad = {**event(1, 0), "event_ts": event_ts}
+    out = decode_message(encode_batch([event(0, 0), bad, event(2, 0)], "b", "p", T0), publish_time=T0)
+    assert [e["event_id"] for e in out.events] == ["e0", "e2"]
+    [dl] = out.dead_letters
+    assert (dl["kind"], dl["field"], dl["event_id"]) == (INVALID, "event_ts", "e1")
+    assert "out of range" in dl["reason"]
+    assert deadletter_dt(dl) == "2026-01-05"  # filed under its message's day, not 1970 or nowhere

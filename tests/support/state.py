@@ -111,10 +111,11 @@ def documents() -> dict[str, dict[str, str]]:
     """The Firestore state the batch flows keep, document by document, as JSON.
 
     Left out: ``sales_ledger_entries.version`` (an order document's update time, the wall clock);
-    ``ingestion_state/startups.last_run.generation`` (an object generation); in ``daily_loads`` the
-    manifest ids (they name object generations); of a ``daily_runs`` claim all but the day, run id
-    and flows (its status and execution say what ran the day's pipeline: an execution, or a
-    backfill)."""
+    ``ingestion_state/startups.last_run.generation`` (an object generation) and ``last_failure`` (an
+    attempt the API failed, which a retry then completed: when the API failed, not what landed); in
+    ``daily_loads`` the manifest ids (they name object generations); of a ``daily_runs`` claim all
+    but the day, run id and flows (its status and execution say what ran the day's pipeline: an
+    execution, or a backfill)."""
     client = firestore.Client()
 
     def collection(name: str, shape: Any) -> dict[str, str]:
@@ -124,7 +125,8 @@ def documents() -> dict[str, dict[str, str]]:
         }
 
     def startups(doc: dict[str, Any]) -> dict[str, Any]:
-        return {**doc, "last_run": _without(doc.get("last_run") or {}, ("generation",))}
+        kept = _without(doc, ("last_failure",))
+        return {**kept, "last_run": _without(doc.get("last_run") or {}, ("generation",))}
 
     def loads(doc: dict[str, Any]) -> dict[str, Any]:
         return {**doc, "flows": {f: v.get("status") for f, v in (doc.get("flows") or {}).items()}}

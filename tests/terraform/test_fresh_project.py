@@ -445,6 +445,17 @@ def test_lake_prefixes_are_the_paths_the_code_writes() -> None:
     assert any(
         lake_paths.quarantine_name("bronze/x").startswith(p) for p in prefixes("on_bronze_object_finalized")
     )
+    # a quarantined file's valid records replace it in bronze, or it is deleted there
+    # (rillflow_functions.bronze_loads.keep_only_valid): a write role on every bronze flow
+    writes = access["on_bronze_object_finalized"]["lake"]["roles/storage.objectUser"]
+    assert all(
+        any(n.startswith(p) for p in writes)
+        for n in (
+            lake_paths.clickstream_object(day),
+            lake_paths.sales_object(day),
+            lake_paths.startups_object("delta", day),
+        )
+    )
     dataflow = hcl.locals_()["lake_service_grants"]["dataflow|roles/storage.objectUser"]
     assert any(sinks.lake_object_name(0, 0, ["e"]).startswith(p) for p in dataflow["prefixes"])
     assert any(sinks.deadletter_object_name("2024-03-01", []).startswith(p) for p in dataflow["prefixes"])

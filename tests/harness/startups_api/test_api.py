@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from harness.startups_api.app import StartupsApi
+from harness.startups_api.app import Faults, StartupsApi
 from harness.startups_api.server import StartupsApiServer, serve
 from rillflow.generators.startups import StartupUniverse
 
@@ -119,3 +119,33 @@ def test_injected_failures_happen_at_the_configured_rate() -> None:
     failures = sum(c in (500, 503) for c in codes)
     assert 0.24 < failures / 600 < 0.36
     assert {500, 503, 200} == set(codes)
+
+
+def _page(api: StartupsApi, token: str | None) -> tuple[int, dict]:
+    target = "/v1/startups?page_size=4" + (f"&page_token={token}" if token else "")
+    response = api.handle("GET", target, {"X-API-Key": "a"})
+    return response.status, response.body
+
+
+def test_faults_serve_extra_items_and_lying_page_tokens() -> None:
+    """The bad-input drill's knobs: raw items spliced into a page, and next_page_tokens that repeat,
+    rewind or name a page that does not exist."""
+    api = StartupsApi(StartupUniverse(seed=1, initial=10), ["a"], rate_per_s=1e6, burst=10_000)
+    _, honest = _page(api, None)
+    api.faults = Faults(extra_items={1: ["not a record", {"startup_id": 7}]}, lying_tokens={1: "repeat"})
+    status, first = _page(api, None)
+    assert status == 200 and first["data"] == honest["data"] and first["next_page_token"]
+    status, second = _page(api, first["next_page_token"])
+    assert second["data"][-2:] == ["not a record", {"startup_id": 7}] and len(second["data"]) == 6
+    assert second["next_page_token"] == first["next_page_token"], "repeat: the token it was asked with"
+    api.faults = Faults(lying_tokens={1: "rewind"})
+    _, second = _page(api, first["next_page_token"])
+    _, again = _page(api, second["next_page_token"])
+    assert again["data"] == first["data"], "rewind: the next page is the first one again"
+    api.faults = Faults(lying_tokens={0: "unknown"})
+    _, first = _page(api, None)
+    assert _page(api, first["next_page_token"])[0] == 400
+    api.faults = Faults()
+    assert _page(api, None)[1] == honest
+    with pytest.raises(ValueError, match="unknown token lies"):
+        Faults(lying_tokens={1: "sometimes"})
