@@ -451,6 +451,9 @@ class LocalStack:
                         "restart_seconds": list(getattr(svc, "restart_seconds", [])),
                     }
                 )
+        vertex = self.services.get("aiplatform")
+        if vertex is not None and hasattr(vertex, "running_processes"):
+            rows.extend(vertex_rows(vertex.running_processes()))
         rows.append(entry("router", "thread", me, None, self.router is not None))
         if self.pubsub_ingress is not None:
             rows.append(served("router:pubsub-push", int(self.pubsub_ingress.server.server_address[1])))
@@ -553,6 +556,58 @@ def cloud_config(settings: Settings, free_ports: bool = False) -> CloudConfig:
     free port (tests, parallel stacks)."""
     ports = {} if free_ports else vars(settings.ports)
     return CloudConfig(settings.project, settings.home, ports, settings.region, settings.project_number)
+
+
+#: the module a KFP lightweight component's task process runs, and the flag naming its function
+_KFP_EXECUTOR, _KFP_FUNCTION = "kfp.dsl.executor_main", "--function_to_execute"
+
+
+def _children(pid: int) -> list[int]:
+    """The child pids of ``pid`` (Linux ``/proc``; none where it cannot be read)."""
+    found: list[int] = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            found += [int(c) for c in (task / "children").read_text().split()]
+    except OSError:
+        return []
+    return found
+
+
+def _task_function(pid: int) -> str | None:
+    """The component function a KFP task process runs, from its command line."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return None
+    if _KFP_EXECUTOR not in argv:
+        return None
+    at = argv.index(_KFP_FUNCTION) if _KFP_FUNCTION in argv else -1
+    return argv[at + 1] if 0 <= at < len(argv) - 1 else "?"
+
+
+def vertex_rows(running: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
+    """Status rows for the local Vertex AI's job processes: ``aiplatform:pipeline-step``, the task
+    process of the running pipeline job (``step``: its component function; ``idle`` between
+    tasks and jobs), and ``aiplatform:custom-job``. Their restarts are the workflow's: a pipeline
+    job that fails is run again as a new job (``workflows/daily_pipeline.yaml``)."""
+    step: dict[str, Any] = {"name": "aiplatform:pipeline-step", "kind": "process", "pid": None, "port": None}
+    step.update(state="idle", step=None, job=None)
+    for job, runner in running.get("pipeline_jobs", {}).items():
+        # a task runs as `sh -c "… python3 -m kfp.dsl.executor_main …"`: the runner's grandchild
+        found, level = [], _children(runner)
+        for _ in range(3):
+            found += level
+            level = [c for pid in level for c in _children(pid)]
+        for pid in found:
+            function = _task_function(pid)
+            if function is not None:
+                step.update(pid=pid, state="up", step=function, job=job)
+                break
+    custom: dict[str, Any] = {"name": "aiplatform:custom-job", "kind": "process", "pid": None, "port": None}
+    custom.update(state="idle", job=None)
+    for job, pid in running.get("custom_jobs", {}).items():
+        custom.update(pid=pid, state="up", job=job)
+    return [step, custom]
 
 
 def client_env(settings: Settings, state: dict[str, Any]) -> dict[str, str]:

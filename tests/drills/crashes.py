@@ -8,7 +8,8 @@ has served a seeded random number of requests (up to its ``spread``; its ID-toke
 them), in the middle of one if one comes within a second or two (short requests are rarely caught
 in flight by a poll); a drain a seeded delay after its process appeared (a drain only exists while
 the replay hands a day's messages to the streaming job); a victim of ``at`` (fake-gcs-server, up
-all day) at a seeded time within its window after the drill started.
+all day) at a seeded time within its window after the drill started; a victim of ``where`` (a
+pipeline's task process, which lives seconds) the first time its row is up and the test holds.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import random
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,6 +71,8 @@ class Killer:
     anytime: frozenset[str] = frozenset()
     #: victims up all day (fake-gcs-server): killed at a seeded time in (low, high) seconds after the start
     at: dict[str, tuple[float, float]] = field(default_factory=dict)
+    #: victims killed as soon as their row is up and this holds (a pipeline task of a given kind)
+    where: dict[str, Callable[[dict[str, Any]], bool]] = field(default_factory=dict)
     kills: list[Kill] = field(default_factory=list)
     missed: list[str] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -103,6 +107,8 @@ class Killer:
                 if (
                     elapsed >= when[v] and (rows.get(v) or {}).get("state") == "up"
                     if v in when  # up all day: at its seeded time
+                    else (rows.get(v) or {}).get("state") == "up" and self.where[v](rows[v])
+                    if v in self.where  # comes and goes: the first time it is the right one
                     else self._due(v, rows.get(v), target[v], reached)
                 )
             ]

@@ -10,9 +10,11 @@ Eventarc allows), fires every scheduler tick twice and sends every workflow step
 and expects the same state again.
 
 Victims are picked from ``rillflow local status --json``. The small version (``make test``) kills
-the app-event publisher function mid-request, a streaming drain and fake-gcs-server (behind the
-Storage gateway, which holds requests while the storage service starts it again); the full one
-(``make drills``) kills every function process, the drain and fake-gcs-server, over two days. The
+the app-event publisher function mid-request, a streaming drain, fake-gcs-server (behind the
+Storage gateway, which holds requests while the storage service starts it again) and a task
+process of the day's Vertex AI pipeline (its job fails; the daily workflow runs the pipeline
+again as a new job); the full one (``make drills``) kills every function process and the same
+three, over two days. The
 emulators, the router, Workflows, the Dataform runner and the startups API are threads of the
 ``python -m harness serve`` process, not processes of their own (``harness/stack.py``): the
 stack-process drill kills them all at once, and ``rillflow local up`` starts them again.
@@ -31,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from google.cloud import aiplatform
 
 from harness.stack import client_env
 from harness.testing import running_stack
@@ -39,6 +42,7 @@ from localgcp.services.scheduler.service import COPIES_ENV as SCHEDULER_COPIES_E
 from localgcp.services.workflows.stdlib.http import COPIES_ENV as WORKFLOWS_HTTP_COPIES_ENV
 from rillflow.commands.run import replay
 from rillflow.settings import get_settings
+from rillflow.vertex_client import init_vertex
 from tests.drills import background
 from tests.drills.crashes import Killer, status_processes
 from tests.drills.figures import Figures, full, volume
@@ -54,7 +58,13 @@ DAYS = volume(1, 2)
 EVENTS_PER_DAY = volume(300, 1_500)
 SEED = int(os.environ.get("RILLFLOW_CRASH_SEED", "18"))
 STORAGE_PROCESS = "storage:fake-gcs-server"
-SMALL_VICTIMS = ["function:publish_app_events", "streaming:drain", STORAGE_PROCESS]
+PIPELINE_STEP = "aiplatform:pipeline-step"
+SMALL_VICTIMS = ["function:publish_app_events", "streaming:drain", STORAGE_PROCESS, PIPELINE_STEP]
+#: pipeline tasks the drill kills: those that read or merge by key (killing a training task is
+#: safe too, but registers one more model version than a calm run, which the comparison would see)
+KILLABLE_STEPS = frozenset(
+    {"churn_features_op", "churn_score_op", "forecast_series_op", "forecast_predict_op"}
+)
 #: a function is killed after a seeded random number of its requests, at most this many (else 1):
 #: the minute publisher anywhere in the (first) day, the order handler among the day's orders
 SPREAD = {
@@ -82,8 +92,9 @@ def _run(
         if victims is not None:
             assert stack.control_url is not None
             at = {STORAGE_PROCESS: (3.0, max(4.0, 0.5 * calm_seconds))}
+            where = {PIPELINE_STEP: lambda row: row.get("step") in KILLABLE_STEPS}
             killer = Killer(
-                stack.control_url, victims, SEED, spread=SPREAD, anytime=IDLE_VICTIMS, at=at
+                stack.control_url, victims, SEED, spread=SPREAD, anytime=IDLE_VICTIMS, at=at, where=where
             ).start()
         t0 = time.monotonic()
         try:
@@ -92,7 +103,14 @@ def _run(
             if killer is not None:
                 killer.stop()
         seconds = time.monotonic() - t0
+        settings = get_settings()
+        init_vertex(settings.project, settings.region)
+        pipeline_jobs = [
+            (j.display_name, str(getattr(j.state, "name", j.state)), j.create_time.isoformat())
+            for j in aiplatform.PipelineJob.list(project=settings.project, location=settings.region)
+        ]
         return {
+            "pipeline_jobs": sorted(pipeline_jobs, key=lambda j: j[2]),
             "outcome": outcome,
             "state": shared.state(),
             "before": before,
@@ -113,7 +131,7 @@ def _victims(rows: list[dict[str, Any]]) -> list[str]:
     if not full():
         return SMALL_VICTIMS
     functions = [r["name"] for r in rows if r["name"].startswith("function:")]
-    return [*functions, "streaming:drain", STORAGE_PROCESS]
+    return [*functions, "streaming:drain", STORAGE_PROCESS, PIPELINE_STEP]
 
 
 def test_status_lists_every_process_with_pid_port_and_state(calm: dict[str, Any]) -> None:
@@ -123,11 +141,14 @@ def test_status_lists_every_process_with_pid_port_and_state(calm: dict[str, Any]
     expected = {"harness serve", "control", "storage", "storage:fake-gcs-server", "firestore", "pubsub"}
     expected |= {"router", "router:pubsub-push", "workflows", "startups_api", "streaming:drain"}
     assert expected <= set(rows), sorted(rows)
+    #: processes that only exist while they work (a drain, a pipeline's task, a custom job)
+    transient = {"streaming:drain", PIPELINE_STEP, "aiplatform:custom-job"}
+    assert transient <= set(rows), sorted(rows)
     for name, row in rows.items():
-        assert row["state"] == ("idle" if name == "streaming:drain" else "up"), row
-        if row["kind"] == "process" and name not in ("harness serve", "streaming:drain"):
+        assert row["state"] == ("idle" if name in transient else "up"), row
+        if row["kind"] == "process" and name != "harness serve" and name not in transient:
             assert row["pid"] and row["pid"] != os.getpid(), row
-        else:  # threads of the stack's process (here: the test's), and that process itself
+        elif name not in transient:  # threads of the stack's process (here: the test's), and it
             assert row["pid"] in (os.getpid(), None), row
     assert all(rows[n]["port"] for n in functions + ["control", "workflows", "startups_api"])
 
@@ -156,9 +177,9 @@ def test_killed_processes_are_restarted_and_the_warehouse_is_that_of_a_calm_run(
 ) -> None:
     victims = _victims(calm["before"])
     drill.drill = "crash: kill -9 " + (
-        "every function process, a drain and fake-gcs-server"
+        "every function process, a drain, fake-gcs-server and a pipeline task"
         if full()
-        else "a function, a drain and fake-gcs-server"
+        else "a function, a drain, fake-gcs-server and a pipeline task"
     )
     drill.volume = f"{DAYS} replayed day(s), {EVENTS_PER_DAY:,} app events/day, seed {SEED}"
     crashed = _run(tmp_path_factory.mktemp("crashed"), victims, calm_seconds=calm["seconds"])
@@ -182,6 +203,12 @@ def test_killed_processes_are_restarted_and_the_warehouse_is_that_of_a_calm_run(
 
     assert killer.missed == [] and sorted(k.victim for k in killer.kills) == sorted(victims), drill.details
     for kill in killer.kills:  # restarted, counted, and up again with a new process
+        if kill.victim == PIPELINE_STEP:  # its job failed; the workflow ran the pipeline again
+            states = [state for _, state, _ in crashed["pipeline_jobs"]]
+            assert "PIPELINE_STATE_FAILED" in states, crashed["pipeline_jobs"]
+            assert states[-1] == "PIPELINE_STATE_SUCCEEDED", crashed["pipeline_jobs"]
+            assert len(states) == len(calm["pipeline_jobs"]) + 1, (calm["pipeline_jobs"], states)
+            continue
         row = rows[kill.victim]
         assert row["restarts"] >= 1, row
         assert row["state"] == ("idle" if kill.victim == "streaming:drain" else "up"), row

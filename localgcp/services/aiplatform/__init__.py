@@ -129,6 +129,14 @@ class AiPlatformService:
             self._store.close()
             self._server = self._store = self._jobs = self._pipelines = None
 
+    def running_processes(self) -> dict[str, dict[str, int]]:
+        """The local processes of running jobs: ``{"pipeline_jobs": {name: pid}, "custom_jobs": {...}}``
+        (a pipeline job's pid is its runner's; its tasks are that process's children)."""
+        return {
+            "pipeline_jobs": self._pipelines.running() if self._pipelines is not None else {},
+            "custom_jobs": self._jobs.running() if self._jobs is not None else {},
+        }
+
     @property
     def address(self) -> str:
         if not self._port:

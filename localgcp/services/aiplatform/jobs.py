@@ -149,6 +149,11 @@ class JobService:
         thread.start()
         return job
 
+    def running(self) -> dict[str, int]:
+        """The pid of each running custom job's process, by job name."""
+        with self._lock:
+            return {name: proc.pid for name, proc in self._procs.items() if proc.poll() is None}
+
     def job(self, name: str) -> Any:
         resource(name, "customJobs")
         return self.store.require("custom_job", name, JobPb, "CustomJob")

@@ -304,6 +304,11 @@ class PipelineService:
         self._dispatch()
         return job
 
+    def running(self) -> dict[str, int]:
+        """The pid of each running job's runner process (the leader of its tasks' group), by job name."""
+        with self._lock:
+            return {name: proc.pid for name, proc in self._procs.items() if proc.poll() is None}
+
     def job(self, name: str) -> Any:
         resource(name, "pipelineJobs")
         return self.store.require(KIND, name, PipelineJobPb, "PipelineJob")
