@@ -55,6 +55,16 @@ def _predictive(out: np.ndarray | Predictive) -> Predictive:
     return Predictive(np.asarray(out, dtype=np.float64))
 
 
+def naive_scales(histories: list[np.ndarray], season: int = 168) -> list[np.ndarray]:
+    """Per history (T_i, S): each series' in-sample seasonal-naive MAE (the hourly MASE's scale)."""
+    out = []
+    for history in histories:
+        if len(history) <= season:
+            raise ValueError(f"MASE needs more than {season} history points, got {len(history)}")
+        out.append(np.mean(np.abs(history[season:] - history[:-season]), axis=0))
+    return out
+
+
 def score(
     actual: np.ndarray,
     mean: np.ndarray,
@@ -62,8 +72,13 @@ def score(
     dispersion: float = 0.0,
     levels: Sequence[float] = LEVELS,
     season: int = 168,
+    scales: list[np.ndarray] | None = None,
 ) -> dict[str, float]:
-    """Every figure of one method on (n_origins, H, S) actuals and means."""
+    """Every figure of one method on (n_origins, H, S) actuals and means.
+
+    ``scales``: :func:`naive_scales` of ``histories`` when the caller has them (one computation
+    for every method scored on the same origins).
+    """
     out = {
         "deviance": poisson_deviance(actual, mean),
         "bias": total_bias(actual, mean),
@@ -73,10 +88,7 @@ def score(
         out["mase_daily"], dropped = daily_mase(actual, mean, histories)
         out["mase_daily_series_left_out"] = float(dropped)
     hourly = []  # the older hourly MASE per (origin, series), vectorised over series
-    for i, history in enumerate(histories):
-        if len(history) <= season:
-            raise ValueError(f"MASE needs more than {season} history points, got {len(history)}")
-        scale = np.mean(np.abs(history[season:] - history[:-season]), axis=0)
+    for i, scale in enumerate(scales if scales is not None else naive_scales(histories, season)):
         err = np.mean(np.abs(actual[i] - mean[i]), axis=0)
         hourly.append(
             np.where(scale > 0, err / np.where(scale > 0, scale, 1.0), np.where(err > 0, np.inf, 0.0))
@@ -129,11 +141,16 @@ def backtest(
             means[ORACLE].append(np.asarray(oracle[o + 1 : o + 1 + horizon], dtype=np.float64))
             dispersion[ORACLE].append(0.0)
     actual = np.stack(actuals)
+    # the histories are prefixes of ``values``: every origin's scale from one running sum
+    if min(origins) + 1 <= season:
+        raise ValueError(f"MASE needs more than {season} history points, got {min(origins) + 1}")
+    running = np.cumsum(np.abs(values[season:] - values[:-season]), axis=0)
+    scales = [running[o - season] / (o + 1 - season) for o in origins]
     out: dict[str, dict[str, float]] = {}
     for name, fc in means.items():
         phi = float(np.mean(dispersion[name]))
         out[name] = {
-            **score(actual, np.stack(fc), histories, phi, levels, season),
+            **score(actual, np.stack(fc), histories, phi, levels, season, scales),
             "origins": float(len(origins)),
         }
         if phi:

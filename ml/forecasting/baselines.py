@@ -76,15 +76,19 @@ def _hw_states(y: np.ndarray, alphas: np.ndarray, gammas: np.ndarray, season: in
     level = np.broadcast_to(level0, (len(alphas), n_s)).copy()
     table = np.broadcast_to((init - level0)[:, None, :], (season, len(alphas), n_s)).copy()
     sse = np.zeros((len(alphas), n_s))
+    err, step = np.empty_like(level), np.empty_like(level)
     for t in range(n_t):
-        slot = t % season
-        s_old = table[slot]
-        err = y[t] - (level + s_old)
+        # with e = y − (ℓ + s): ℓ' = α(y − s) + (1 − α)ℓ = ℓ + αe and s' = γ(y − ℓ) + (1 − γ)s = s + γe
+        s_old = table[t % season]
+        np.subtract(y[t], s_old, out=err)
+        err -= level
         if t >= season:  # the first week is spent on the initial season
-            sse += err * err
-        new_level = a * (y[t] - s_old) + (1 - a) * level
-        table[slot] = g * (y[t] - level) + (1 - g) * s_old
-        level = new_level
+            np.multiply(err, err, out=step)
+            sse += step
+        np.multiply(g, err, out=step)
+        s_old += step
+        np.multiply(a, err, out=step)
+        level += step
     return level, table, sse
 
 

@@ -92,9 +92,16 @@ class KnownEvents:
         """Share of each hour under a campaign of each country: (len(hours), len(countries))."""
         start = np.asarray(epoch_hours, dtype=np.float64) * 60.0
         out = np.zeros((start.size, len(countries)))
+        if start.size == 0:
+            return out
+        first, end = float(start.min()), float(start.max()) + 60.0
         for j, code in enumerate(countries):
+            # only the campaigns that overlap these hours (the others add nothing)
             for lo, hi in self.campaigns.get(code, ()):
-                out[:, j] += np.clip(np.minimum(start + 60.0, hi) - np.maximum(start, lo), 0.0, 60.0) / 60.0
+                if hi > first and lo < end:
+                    out[:, j] += (
+                        np.clip(np.minimum(start + 60.0, hi) - np.maximum(start, lo), 0.0, 60.0) / 60.0
+                    )
         return np.minimum(out, 1.0)
 
     def release_decay(
@@ -103,8 +110,13 @@ class KnownEvents:
         """Σ over past releases of 2^(−age/half-life) at the middle of each hour: (len(hours), len(platforms))."""
         mid = np.asarray(epoch_hours, dtype=np.float64) * 60.0 + 30.0
         out = np.zeros((mid.size, len(platforms)))
+        if mid.size == 0:
+            return out
+        last = float(mid.max())
         for j, p in enumerate(platforms):
             for t in self.releases.get(p, ()):
+                if t > last:  # released after these hours: adds nothing
+                    continue
                 age = mid - t
                 out[:, j] += np.where(
                     age >= 0, np.exp2(-np.maximum(age, 0.0) / (60.0 * half_life_hours)), 0.0

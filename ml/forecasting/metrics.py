@@ -20,7 +20,7 @@ expected counts, computed with these same functions.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 
 def smape(actual: np.ndarray, forecast: np.ndarray) -> float:
@@ -126,6 +126,33 @@ def predictive_cdf(y: np.ndarray, mean: np.ndarray, dispersion: float = 0.0) -> 
     return np.asarray(stats.nbinom.cdf(y, n, n / (n + mu)), dtype=np.float64)
 
 
+def _count_bounds(y: np.ndarray, mu: np.ndarray, dispersion: float) -> tuple[np.ndarray, np.ndarray]:
+    """(F(y−1), F(y)) at whole counts ``y ≥ 0``, means ``mu`` already floored: F(y−1) from the
+    functions ``scipy.stats`` evaluates (``pdtr``; ``nbinom``'s regularised incomplete beta) only
+    where y > 0, F(y) = F(y−1) + P(y), and F(0) in closed form (``e^−μ``; ``pⁿ``) — where most cells
+    of sparse series are. The same values as :func:`predictive_cdf` to ~1e-15, at a fraction of the
+    cost on a backtest's millions of cells (``scipy.stats``' argument checks alone cost as much)."""
+    flat_y, flat_mu = y.ravel(), mu.ravel()
+    counted = np.flatnonzero(flat_y > 0)
+    k, m = flat_y[counted], flat_mu[counted]
+    lower = np.zeros(flat_y.shape)
+    if dispersion <= 0:
+        upper = np.exp(-flat_mu)
+        below = special.pdtr(k - 1.0, m)
+        pmf = np.exp(k * np.log(m) - m - special.gammaln(k + 1.0))
+    else:
+        n = 1.0 / dispersion
+        p = n / (n + flat_mu)
+        upper = p**n
+        pk = p[counted]
+        below = special.betainc(n, k, pk)
+        log_pmf = special.gammaln(k + n) - special.gammaln(n) - special.gammaln(k + 1.0)
+        pmf = np.exp(log_pmf + n * np.log(pk) + k * np.log1p(-pk))
+    lower[counted] = below
+    upper[counted] = np.minimum(below + pmf, 1.0)
+    return lower.reshape(y.shape), upper.reshape(y.shape)
+
+
 def predictive_interval(
     mean: np.ndarray, level: float, dispersion: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -144,9 +171,12 @@ def pit_bounds(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(F(y−1), F(y)) of each observation under the predictive distribution: the randomized PIT's range."""
     y = np.asarray(actual, dtype=np.float64)
-    upper_cdf = predictive_cdf(y, mean, dispersion)
-    lower_cdf = np.where(y > 0, predictive_cdf(np.maximum(y - 1, 0), mean, dispersion), 0.0)
-    return lower_cdf, upper_cdf
+    mu = np.broadcast_to(np.maximum(np.asarray(mean, dtype=np.float64), 1e-12), y.shape)
+    if (y < 0).any() or not np.array_equal(y, np.floor(y)):
+        upper_cdf = predictive_cdf(y, mean, dispersion)
+        lower_cdf = np.where(y > 0, predictive_cdf(np.maximum(y - 1, 0), mean, dispersion), 0.0)
+        return lower_cdf, upper_cdf
+    return _count_bounds(y, np.ascontiguousarray(mu), dispersion)
 
 
 def pit_coverage_from(bounds: tuple[np.ndarray, np.ndarray], level: float) -> float:

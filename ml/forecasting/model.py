@@ -13,11 +13,16 @@ target hour is ``t = o + h`` and every input is known at ``o``:
 * a learned embedding of the series (country × platform).
 
 The offset is the log of a pooled weekly same-hour mean: the country's mean over the last
-``weeks`` weeks times the series' share of the country's history (platforms of a country share
-one activity profile, so pooling cuts the variance). The network outputs a log-rate correction to
+``weeks`` weeks times the series' share of the country's events over those weeks (platforms of a
+country share one activity profile, so pooling cuts the variance). The network outputs a log-rate correction to
 that offset (zero-initialised head), trained with the Poisson log-likelihood weighted by 1/series
 level, and early-stopped on the last week of target hours — when no epoch beats the offset on
 that week, the offset alone is kept (``best_epoch`` = 0 in the fit statistics).
+
+Bounded windows (issue 17): a forecast reads only the last ``ForecasterConfig.history_hours`` of
+its history (older hours change nothing), and a fit trains from the origins of its last
+``train_weeks`` weeks within a budget of ``max_train_rows`` (:func:`training_origins`), reading
+only the hours their features need: once the history fills the window, a longer one costs nothing.
 """
 
 from __future__ import annotations
@@ -35,7 +40,13 @@ from torch import nn
 from ml.forecasting.backtest import Predictive
 from ml.forecasting.calendar import KnownEvents
 from ml.forecasting.metrics import MEAN_FLOOR
-from ml.forecasting.readiness import EARLY_STOPPING_HOURS, TRAIN_MIN_HISTORY_WEEKS, WEEK_HOURS
+from ml.forecasting.readiness import (
+    EARLY_STOPPING_HOURS,
+    LAG_WEEKS,
+    TRAIN_MIN_HISTORY_WEEKS,
+    TRAIN_WINDOW_WEEKS,
+    WEEK_HOURS,
+)
 from ml.protocol import FORECAST
 from ml.registry.base import read_metadata, write_metadata
 from ml.threads import ml_threads
@@ -47,7 +58,7 @@ WEEK = WEEK_HOURS
 @dataclass
 class ForecasterConfig:
     horizon: int = FORECAST.horizon
-    weeks: int = 6
+    weeks: int = LAG_WEEKS
     #: a small MLP without a per-series embedding (0): with hundreds of sparse series an embedding
     #: memorises each series' noise within an epoch (measured: bench sparse regime, issue 20)
     hidden: int = 16
@@ -59,8 +70,9 @@ class ForecasterConfig:
     #: the last hours of the training data held out (as targets) for early stopping; 0 disables
     val_hours: int = EARLY_STOPPING_HOURS
     origin_stride: int = 7
-    #: at most this many training rows (origins × leads × series): with many series (hundreds at
-    #: replay volumes) the origin stride widens so that a fit stays a few seconds per epoch
+    #: at most this many training rows (origins × leads × series, the early-stopping targets not
+    #: counted): with many series (hundreds at replay volumes) fewer origins are kept, spread over
+    #: the training window, so that a fit stays a few seconds per epoch (:func:`training_origins`)
     max_train_rows: int = 1_000_000
     seed: int = 0
     #: negative-binomial dispersion φ of the predictive distribution (Var = μ + φμ²), fitted on the
@@ -84,10 +96,20 @@ class ForecasterConfig:
     #: training origins need this many weeks of history (None: ``weeks``, so every training row's
     #: weekly mean is as precise as at forecast time; fewer admits more target hours, so less overfit)
     min_weeks: int | None = TRAIN_MIN_HISTORY_WEEKS
+    #: the training window: a fit's origins lie in the last ``train_weeks`` weeks before its last
+    #: origin, and it reads only those origins' :attr:`history_hours` before them, so that a fit's
+    #: cost stops growing with the history (None: every origin since ``min_history``)
+    train_weeks: int | None = TRAIN_WINDOW_WEEKS
 
     @property
     def min_history(self) -> int:
         return WEEK * (self.min_weeks or self.weeks)
+
+    @property
+    def history_hours(self) -> int:
+        """Hours of history a forecast from one origin reads (the weekly lags, the local profile and
+        the level, the series' share of its country): older hours do not change it."""
+        return WEEK * max(self.weeks, self.min_weeks or 0, PROFILE_WEEKS, LEVEL_WEEKS)
 
     def groups(self) -> np.ndarray:
         """Series index → country index: platforms of one country share its activity profile."""
@@ -257,9 +279,12 @@ def design(  # type: ignore[no-untyped-def]
         axis=-1,
     )  # fmt: skip
     group_mean = np.nan_to_num(week_mean) @ onehot  # (n_o, H, G)
-    group_total = csum[oi + 1] @ onehot  # (n_o, G): history up to the origin
+    # each series' share of its group over the same ``weeks`` weeks before the origin (a bounded
+    # window: a forecast depends on no older hour, see ``ForecasterConfig.history_hours``)
+    own = csum[oi + 1] - csum[np.clip(oi + 1 - WEEK * weeks, 0, None)]  # (n_o, S)
+    group_total = own @ onehot  # (n_o, G)
     share = np.divide(
-        csum[oi + 1], group_total @ onehot.T, out=np.zeros((len(oi), n_s)), where=group_total @ onehot.T > 0
+        own, group_total @ onehot.T, out=np.zeros((len(oi), n_s)), where=group_total @ onehot.T > 0
     )
     pooled = (group_mean @ onehot.T) * share[:, None, :]
     offset = np.log(pooled + MEAN_FLOOR)
@@ -303,32 +328,28 @@ def design(  # type: ignore[no-untyped-def]
         lifts = [np.zeros((len(oi), n_s))] * 2
         holiday_recent = np.zeros((len(oi), n_s))
         known = np.zeros((5, *shape))
-    feats = np.concatenate(
-        [
-            np.broadcast_to(cal[:, :, None, :], (*shape, cal.shape[-1])),
-            np.stack(
-                [
-                    np.log1p(week_mean),
-                    np.log1p(last_week),
-                    np.log1p(same_hour),
-                    np.broadcast_to(np.log1p(mean24)[:, None, :], shape),
-                    np.broadcast_to(np.log1p(mean168)[:, None, :], shape),
-                    np.log1p(same_hour) - np.log1p(week_mean),
-                    np.log1p(pooled),
-                    np.broadcast_to(weeks_seen, shape),
-                    holiday,
-                    holiday_lag,
-                    np.broadcast_to(lifts[0][:, None, :], shape),
-                    np.broadcast_to(lifts[1][:, None, :], shape),
-                    np.broadcast_to(holiday_recent[:, None, :], shape),
-                    *known,
-                ],
-                axis=-1,
-            ),
-        ],
-        axis=-1,
-    )
-    return feats.astype(np.float32), offset.astype(np.float32), t
+    columns = [
+        *(cal[:, :, None, i] for i in range(cal.shape[-1])),
+        np.log1p(week_mean),
+        np.log1p(last_week),
+        np.log1p(same_hour),
+        np.log1p(mean24)[:, None, :],
+        np.log1p(mean168)[:, None, :],
+        np.log1p(same_hour) - np.log1p(week_mean),
+        np.log1p(pooled),
+        weeks_seen,
+        holiday,
+        holiday_lag,
+        lifts[0][:, None, :],
+        lifts[1][:, None, :],
+        holiday_recent[:, None, :],
+        *known,
+    ]
+    # written column by column into the float32 matrix (no float64 copy of the whole design)
+    planes = np.empty((len(columns), *shape), dtype=np.float32)
+    for i, column in enumerate(columns):
+        planes[i] = column
+    return np.ascontiguousarray(np.moveaxis(planes, 0, -1)), offset.astype(np.float32), t
 
 
 class PoissonForecastNet(nn.Module):
@@ -372,6 +393,39 @@ class PoissonForecastNet(nn.Module):
         return out
 
 
+def training_origins(config: ForecasterConfig, n_hours: int, n_series: int) -> np.ndarray:
+    """The origins a fit on ``n_hours`` of history trains from (indices of their last observed hour).
+
+    They span the training window: from the earliest origin with ``min_history`` hours before it,
+    or ``train_weeks`` weeks before the last origin when that is later, to the last origin whose
+    horizon the history holds (always used: the early-stopping week's targets come from the latest
+    ones). Every ``origin_stride`` hours while their training rows (origins × leads × series, the
+    early-stopping targets not counted) stay within ``max_train_rows``; else the most origins, spread
+    evenly over the window, that do. So once the history fills the window, a fit trains on the
+    same number of rows however long the history is.
+    """
+    horizon = config.horizon
+    last = n_hours - 1 - horizon
+    first = config.min_history - 1
+    if config.train_weeks:
+        first = max(first, last - WEEK * config.train_weeks + 1)
+    val_start = n_hours - config.val_hours if config.val_hours else n_hours
+
+    def train_rows(origins: np.ndarray) -> int:
+        return (
+            int(np.clip(np.minimum(origins + horizon, val_start - 1) - origins, 0, horizon).sum()) * n_series
+        )
+
+    every = np.arange(last, first - 1, -config.origin_stride)[::-1]
+    if len(every) <= 1 or train_rows(every) <= config.max_train_rows:
+        return every
+    for n in range(len(every) - 1, 1, -1):
+        spread = np.unique(np.round(np.linspace(first, last, n)).astype(np.int64))
+        if train_rows(spread) <= config.max_train_rows:
+            return spread
+    return np.array([last], dtype=np.int64)
+
+
 def _epoch_hours(hours: Any) -> np.ndarray:
     return np.asarray(hours.asi8 if hasattr(hours, "asi8") else hours, dtype=np.int64) // 3_600_000_000_000
 
@@ -390,10 +444,11 @@ class Forecaster:
         last_origin = n_t - 1 - cfg.horizon
         if last_origin < cfg.min_history - 1:
             raise ValueError(f"need at least {cfg.min_history + cfg.horizon} hours of history, got {n_t}")
-        n_all = (last_origin - cfg.min_history + 1) // cfg.origin_stride + 1
-        stride = cfg.origin_stride * max(1, -(-n_all * cfg.horizon * n_s // cfg.max_train_rows))
-        # the last origin is always used: the early-stopping week's targets come from the latest ones
-        origins = np.arange(last_origin, cfg.min_history - 2, -stride)[::-1]
+        origins = training_origins(cfg, n_t, n_s)
+        # the window: the hours the first origin's features read, and after
+        lo = max(0, int(origins[0]) + 1 - cfg.history_hours)
+        values, hours, origins = values[lo:], hours[lo:], origins - lo
+        n_t = len(values)
         feats, offset, t = design(
             values,
             _epoch_hours(hours),
@@ -512,7 +567,16 @@ class Forecaster:
         """Expected counts (horizon, S) for the hours after the last row of ``history``.
 
         ``offset_only``: the network's initial state (zero head), i.e. the pooled same-hour mean.
+        Only the last :attr:`ForecasterConfig.history_hours` of ``history`` are read.
         """
+        mean, initial = self.predict_with_initial(history, hours, horizon, net=not offset_only)
+        return initial if offset_only else mean
+
+    def predict_with_initial(
+        self, history: np.ndarray, hours: Any, horizon: int | None = None, net: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(the forecast, the initial state's forecast) from one design of the inputs; ``net=False``
+        skips the network (the first is then the initial state's too)."""
         if self.net is None:
             raise RuntimeError("forecaster is not fitted")
         h = horizon or self.config.horizon
@@ -520,6 +584,10 @@ class Forecaster:
             raise ValueError(f"horizon must be within 1..{WEEK} hours, got {h}")
         if history.shape[1] != len(self.config.keys):
             raise ValueError(f"history has {history.shape[1]} series, the model {len(self.config.keys)}")
+        # only the hours the forecast reads: older ones would not change it, only its cost
+        keep = self.config.history_hours
+        if len(history) > keep:
+            history, hours = history[-keep:], hours[-keep:]
         last = np.array([len(history) - 1])
         feats, offset, _ = design(
             history,
@@ -533,8 +601,9 @@ class Forecaster:
             self.config.events(),
         )
         n_s = history.shape[1]
-        if offset_only:
-            return np.exp(offset.astype(np.float64)).reshape(h, n_s)
+        initial = np.exp(offset.astype(np.float64)).reshape(h, n_s)
+        if not net:
+            return initial, initial
         series = torch.from_numpy(np.broadcast_to(np.arange(n_s), offset.shape).reshape(-1).copy())
         self.net.eval()
         with torch.no_grad():
@@ -543,7 +612,7 @@ class Forecaster:
                 series,
                 torch.from_numpy(offset.reshape(-1)),
             )
-        return np.exp(log_rate.numpy().astype(np.float64)).reshape(h, n_s)
+        return np.exp(log_rate.numpy().astype(np.float64)).reshape(h, n_s), initial
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: Path, metrics: dict[str, Any] | None = None) -> Path:
@@ -559,6 +628,8 @@ class Forecaster:
             model_file="model.pt",
             config=asdict(self.config),
             n_features=N_FEATURES,
+            #: what a client sends the endpoint: the last this many hours of every series
+            history_hours=self.config.history_hours,
             metrics=metrics or {},
         )
         return directory

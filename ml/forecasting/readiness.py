@@ -12,7 +12,7 @@ training rows at all (only its untrained weekly-mean offset), so the series must
 
 from __future__ import annotations
 
-from ml.protocol import FORECAST
+from ml.protocol import FORECAST, ForecastProtocol
 from ml.readiness import Readiness
 
 WEEK_HOURS = 168
@@ -28,6 +28,14 @@ BACKTEST_ORIGINS = FORECAST.min_origins
 BACKTEST_ORIGIN_STEP_HOURS = FORECAST.origin_step
 #: a forecast needs y[t−168] for every target hour: at least one week of history
 PREDICT_MIN_HOURS = WEEK_HOURS
+#: weeks of weekly lags a forecast reads (``ForecasterConfig.weeks``): its history, since the local
+#: profile's 4 weeks and the level's 2 lie within (``ForecasterConfig.history_hours``)
+LAG_WEEKS = 6
+#: a fit's training origins lie in its last this many weeks (``ForecasterConfig.train_weeks``):
+#: on the ML bench's sparse and dense regimes 2 weeks cost the sparse deviance 2.4 %, 3 weeks flip
+#: the dense regime's offset to the worse one, 4 are within noise but below, 6 (all the bench's
+#: hold-out fit can have) are as good as an unbounded window (ml/README.md, issue 17)
+TRAIN_WINDOW_WEEKS = 6
 
 
 def hours_to_train(horizon: int, min_history: int = TRAIN_MIN_HISTORY_WEEKS * WEEK_HOURS) -> int:
@@ -40,6 +48,27 @@ def hours_to_train(horizon: int, min_history: int = TRAIN_MIN_HISTORY_WEEKS * WE
     """
     holdout_targets = max(horizon, MIN_TRAIN_TARGET_HOURS + EARLY_STOPPING_HOURS)
     return min_history + holdout_targets + horizon + (BACKTEST_ORIGINS - 1) * BACKTEST_ORIGIN_STEP_HOURS
+
+
+def hours_read(
+    horizon: int,
+    history_weeks: int = LAG_WEEKS,
+    train_weeks: int = TRAIN_WINDOW_WEEKS,
+    protocol: ForecastProtocol = FORECAST,
+) -> int:
+    """The most hours of series a training run (:func:`ml.forecasting.steps.train_and_backtest`)
+    reads: older hours change nothing it computes but the older hourly MASE's scale.
+
+    After the first selection origin: the selection and test windows with their horizons. Before
+    it, the further of the hold-out fit's reach (the horizon, ``train_weeks`` of training origins,
+    the ``history_weeks`` the first origin's features read) and the baselines' (the same-hour mean's
+    weeks, also the daily MASE's scale).
+    """
+    step = protocol.origin_step
+    after = (protocol.selection_origins - 1) * step + horizon + (protocol.test_origins - 1) * step + horizon
+    fit = horizon + (train_weeks + history_weeks) * WEEK_HOURS - 2
+    baselines = protocol.mean_weeks * WEEK_HOURS - 1
+    return after + 1 + max(fit, baselines)
 
 
 def training_readiness(table: str, history_hours: int, horizon: int) -> Readiness:

@@ -1,6 +1,7 @@
 """Snapshot the hourly series for a pipeline run (kept free of torch imports: a fast step).
 
-A missing or empty table is not an error: the step writes an empty, schema-correct Parquet file
+Only the last hours training can read are snapshotted (:func:`ml.forecasting.readiness.hours_read`,
+~138 days at the default horizon). A missing or empty table is not an error: the step writes an empty, schema-correct Parquet file
 and reports ``ready: false`` with the reason (a fresh platform has no history yet). Too short a
 history is reported the same way; the rows are still written, so that an existing champion can
 forecast from them.
@@ -16,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ml.forecasting.readiness import WEEK_HOURS, training_readiness
+from ml.forecasting.readiness import WEEK_HOURS, hours_read, training_readiness
 from ml.readiness import Readiness, is_missing_table, snapshot_lineage
 from ml.registry.base import Lineage, table_fingerprint
 from rillflow.warehouse import Warehouse, get_warehouse
@@ -43,19 +44,28 @@ def history_hours(table: pa.Table) -> int:
 
 
 def load_series(
-    as_of: date, out_path: Path, warehouse: Warehouse | None = None, horizon: int = WEEK_HOURS
+    as_of: date,
+    out_path: Path,
+    warehouse: Warehouse | None = None,
+    horizon: int = WEEK_HOURS,
+    max_hours: int | None = None,
 ) -> dict[str, Any]:
-    """Snapshot the hourly series up to the end of ``as_of`` (UTC) into Parquet.
+    """Snapshot the hourly series of the last ``max_hours`` hours up to the end of ``as_of`` (UTC)
+    into Parquet.
 
+    ``max_hours`` defaults to :func:`hours_read` for ``horizon``: the most training reads (and a
+    forecast reads less), so the snapshot, like the training, stops growing with the history.
     Returns the lineage plus ``ready`` (enough history to train for ``horizon``), ``reason`` and
-    ``history_hours``.
+    ``history_hours`` (of the snapshot).
     """
     end = datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC) + timedelta(days=1)
+    start = end - timedelta(hours=max_hours or hours_read(horizon))
     missing = False
     try:
         table = (warehouse or get_warehouse()).query(
             f"SELECT ts_hour, country, platform, event_count FROM {SERIES_TABLE} "
-            f"WHERE ts_hour < TIMESTAMP '{end:%Y-%m-%d %H:%M:%S}+00' ORDER BY ts_hour, country, platform"
+            f"WHERE ts_hour >= TIMESTAMP '{start:%Y-%m-%d %H:%M:%S}+00' "
+            f"AND ts_hour < TIMESTAMP '{end:%Y-%m-%d %H:%M:%S}+00' ORDER BY ts_hour, country, platform"
         )
     except Exception as exc:
         if not is_missing_table(exc):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -87,3 +88,27 @@ def test_list_filter_and_restart(vertex: Vertex) -> None:
         found.predict(instances=[{"x": 1}])
     vertex.service.predictor = doubling
     assert found.predict(instances=[{"x": 2}]).predictions[0]["value"] == 4
+
+
+def test_predict_refuses_a_payload_over_vertexs_limit(vertex: Vertex) -> None:
+    """Vertex answers a request over 1.5 MB with INVALID_ARGUMENT naming the limit; no model sees it."""
+    from localgcp.services.aiplatform.endpoints import PREDICT_PAYLOAD_LIMIT
+
+    seen: list[int] = []
+
+    def sizes(model: ModelRecord, instances: list[Any], parameters: Any) -> list[Any]:
+        seen.append(len(instances[0]["blob"]))
+        return [{"ok": True}]
+
+    vertex.service.predictor = sizes
+    model = upload("big", "gs://b/big/1")
+    endpoint = aiplatform.Endpoint.create(display_name="big-endpoint")
+    model.deploy(endpoint=endpoint, machine_type="n1-standard-2", sync=True)
+    assert PREDICT_PAYLOAD_LIMIT == 1_572_864
+    under = "x" * (PREDICT_PAYLOAD_LIMIT - 1000)
+    assert endpoint.predict(instances=[{"blob": under}]).predictions == [{"ok": True}]
+    with pytest.raises(exceptions.InvalidArgument, match="exceeds the limit: 1572864 bytes") as caught:
+        endpoint.predict(instances=[{"blob": "x" * PREDICT_PAYLOAD_LIMIT}])
+    size = int(re.search(r"this request is (\d+) bytes", str(caught.value)).group(1))  # type: ignore[union-attr]
+    assert "1.5 MB" in str(caught.value) and PREDICT_PAYLOAD_LIMIT < size < PREDICT_PAYLOAD_LIMIT + 1000
+    assert seen == [len(under)]

@@ -96,6 +96,11 @@ def test_goals_read_what_they_say() -> None:
     assert GOALS["ml.forecast.coverage_95"].met(Result(0.95, "", reference=0.95))
     assert not GOALS["ml.forecast.coverage_95"].met(Result(0.99, "", reference=0.95))
     assert not GOALS["ml.forecast.deviance_sparse"].met(Result(float("nan"), "", reference=1.0))
+    # the training-cost goal reads the ratio of the 90-day run's seconds to the 40-day run's
+    train = GOALS["ml.train.seconds_day90_vs_day40"]
+    assert train.met(Result(55.0, "CPU s", reference=50.0)) and not train.met(
+        Result(65.0, "CPU s", reference=50.0)
+    )
     assert {g for g, goal in GOALS.items() if goal.primary} == {
         "ml.churn.auc",
         "ml.churn.auc_recent",

@@ -7,6 +7,8 @@ being deployed; a split that does not add up to 100 keeps the new model's share 
 the others into the rest. Predict picks a deployed model by the split and calls the
 service's pluggable :data:`Predictor`; none is built in, because serving a model means
 running application code that localgcp must not import (tests and the harness inject one).
+Like Vertex, Predict refuses a request whose payload is over 1.5 MB
+(:data:`PREDICT_PAYLOAD_LIMIT`) with INVALID_ARGUMENT, before any model sees it.
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ from localgcp.services.aiplatform.rpc import (
 from localgcp.services.aiplatform.store import Store
 
 EndpointPb: Any = t.Endpoint.pb()
+#: Vertex AI's online prediction payload limit: "1.5MB" in its documentation, 1572864 bytes in the
+#: error it returns (``Request payload size exceeds the limit: 1572864 bytes.``)
+PREDICT_PAYLOAD_LIMIT = 1_572_864
 ORDER_KEYS = TIME_AND_NAME_ORDER
 UPDATABLE = {"display_name", "description", "labels", "traffic_split"}
 
@@ -272,6 +277,12 @@ class PredictionService:
         self.predictor = predictor
 
     def predict(self, request: Any, context: grpc.ServicerContext) -> Any:
+        size = request.ByteSize()
+        if size > PREDICT_PAYLOAD_LIMIT:
+            raise invalid_argument(
+                f"Request payload size exceeds the limit: {PREDICT_PAYLOAD_LIMIT} bytes (1.5 MB); "
+                f"this request is {size} bytes."
+            )
         endpoint = self.endpoints.endpoint(request.endpoint)
         split = {k: v for k, v in endpoint.traffic_split.items() if v > 0}
         if not split:
