@@ -11,7 +11,7 @@
 * :func:`ets_forecast` — statsmodels' Holt-Winters on log1p counts with DAILY seasonality (the
   earlier stand-in; slow: one optimiser run per series).
 
-The BigQuery ML ``ARIMA_PLUS`` twin is another issue's: the bench shows its row as pending.
+The BigQuery ML ``ARIMA_PLUS`` twin (``harness/dataform/bqml.py``) is scored by ``bench/bench_bqml.py``.
 Every baseline floors its mean at :data:`ml.forecasting.metrics.MEAN_FLOOR` (a zero mean has an
 infinite deviance).
 """

@@ -8,7 +8,7 @@ deviance on the selection window, and the figures reported are the test window's
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,10 +27,6 @@ SAME_HOUR_MEAN = "same_hour_mean_8w"
 HOLT_WINTERS = "holt_winters"
 SEASONAL_NAIVE = "seasonal_naive_weekly"
 BASELINES = (SAME_HOUR_MEAN, HOLT_WINTERS, SEASONAL_NAIVE)
-#: baselines that are reported but not computed here, and why
-PENDING_BASELINES = {
-    "bqml_arima_plus": "BigQuery ML ARIMA_PLUS twin: built under another issue; not run by this protocol yet",
-}
 #: figures stored in the registry per window for the network, and for each baseline
 MODEL_FIGURES = ("deviance", "mase_daily", "bias", "coverage_80", "coverage_95", "smape", "mase")
 BASELINE_FIGURES = ("deviance", "mase_daily", "bias")
@@ -58,7 +54,6 @@ class ForecastEvaluation:
     model: Forecaster
     #: method with the lowest deviance on the selection window (the oracle excluded)
     champion: str = ""
-    pending: dict[str, str] = field(default_factory=lambda: dict(PENDING_BASELINES))
 
     def __post_init__(self) -> None:
         candidates = {k: v for k, v in self.selection.items() if k != ORACLE}
