@@ -58,14 +58,22 @@ class _Cloud:
 
     def registry(self) -> ConnectorRegistry:
         registry = ConnectorRegistry()
-        registry.register(f"{FIRESTORE}.patch", lambda a: self.runs.append(a) or {"name": a["name"]})
-        registry.register(f"{PUBSUB}.publish", lambda a: self.alerts.append(a) or {"messageIds": ["1"]})
+        registry.register(f"{FIRESTORE}.patch", self.patch)
+        registry.register(f"{PUBSUB}.publish", self.publish)
         registry.register(f"{DATAFORM}.compilationResults.create", lambda a: {"name": "compilation"})
         registry.register(f"{DATAFORM}.workflowInvocations.create", lambda a: {"name": "invocation"})
         registry.register(f"{DATAFORM}.workflowInvocations.get", lambda a: {"state": "SUCCEEDED"})
         registry.register(f"{AIPLATFORM}.create", self.create)
         registry.register(f"{AIPLATFORM}.get", self.get)
         return registry
+
+    def patch(self, args: dict[str, Any]) -> dict[str, Any]:
+        self.runs.append(args)
+        return {"name": args["name"]}
+
+    def publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        self.alerts.append(args)
+        return {"messageIds": ["1"]}
 
     def create(self, args: dict[str, Any]) -> dict[str, Any]:
         name = f"{args['parent']}/pipelineJobs/{args['pipelineJobId']}"
