@@ -14,6 +14,7 @@ pipelines return JSON strings, which :func:`outputs` decodes.
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from datetime import UTC, datetime
@@ -76,7 +77,15 @@ def submit(
         pipeline_root=pipeline_root(settings),
         parameter_values=dict(parameter_values or {}),
     )
-    job.submit(service_account=settings.vertex_service_account or None)
+    # the SDK prints its own lines on submit (a console URL, how to fetch the job again) to stdout,
+    # through the progress bars of `rillflow backfill`/`demo`; callers report the job themselves
+    sdk_log = logging.getLogger("google.cloud.aiplatform.pipeline_jobs")
+    level = sdk_log.level
+    sdk_log.setLevel(logging.WARNING)
+    try:
+        job.submit(service_account=settings.vertex_service_account or None)
+    finally:
+        sdk_log.setLevel(level)
     return job
 
 
