@@ -31,6 +31,7 @@ from typing import Any
 import contracts
 from contracts.app_event_codec import encode_batch
 from streaming.samples import sample_events
+from tests.functions import samples
 
 QUARANTINED = "quarantined"
 LOAD_REFUSED = "load refused"
@@ -342,38 +343,10 @@ def _startups(corpus: Corpus, copies: int) -> None:
 
 
 def good_order(day: date, order_id: str, n: int) -> dict[str, Any]:
-    return {
-        "order_id": order_id,
-        "order_ts": _midday(day, 61 * n),
-        "customer_id": f"C-drill-{n:04d}",
-        "customer_country": "DE",
-        "customer_segment": "regular",
-        "store_id": "ONLINE-DE",
-        "channel": "web",
-        "status": "completed",
-        "currency": "EUR",
-        "fx_rate_to_usd": 1.1,
-        "items": [
-            {
-                "line_no": 1,
-                "product_id": "P001",
-                "product_name": "Kettle",
-                "category": "home",
-                "quantity": 2,
-                "unit_price": 10.0,
-                "discount": 1.0,
-            },
-            {
-                "line_no": 2,
-                "product_id": "P002",
-                "product_name": "Mug",
-                "category": "home",
-                "quantity": 1,
-                "unit_price": 5.5,
-                "discount": 0.0,
-            },
-        ],
-    }
+    """A valid order (the function tests' sample), at midday plus ``n`` minutes."""
+    return samples.order(
+        day, n, order_id=order_id, order_ts=_midday(day, 61 * n), customer_id=f"C-drill-{n:04d}"
+    )
 
 
 def _sales(corpus: Corpus, copies: int, good: int) -> None:
