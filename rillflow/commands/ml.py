@@ -110,7 +110,7 @@ def run_command(pipeline: str, params: tuple[str, ...]) -> None:
     state = wait(job)
     record = job_record(job.gca_resource)
     log = pipeline_job_log(settings, job.resource_name)
-    if settings.env == "local" and log.exists():
+    if log.exists():  # the local Vertex AI's log of the job (in the cloud: Cloud Logging)
         record["log"] = str(log)
     click.echo(json.dumps(record, indent=2, default=str))
     if state != SUCCEEDED:
