@@ -18,7 +18,7 @@ INVALID_ARGUMENT.
 Where artifacts go: kfp.local needs a local folder. ``runtime_config.gcs_output_directory`` that
 is an absolute path (or ``file://``) gets a ``<job id>/`` folder under it; a ``gs://`` one (what
 the cloud needs, and what terraform's ``pipeline_root`` is) is recorded on the job as given, but
-the run writes under ``<data dir>/pipelines/<job id>/root/`` here, not to the bucket. Either way
+the run writes under the ``root`` folder of ``<data dir>/pipelines/<job id>`` here, not to the bucket. Either way
 kfp.local adds ``<pipeline name>-<timestamp>/<task>/``.
 
 How it runs: ``python -m localgcp.services.aiplatform.pipeline_runner`` (:mod:`.pipeline_runner`)
